@@ -1,0 +1,30 @@
+# ultimate_nb: `make live` runs the trading loop, `make test` runs every check.
+# Both create .venv and install the project on first use; later runs reuse it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: live test install check nbtest pytest export clean-nbs readme
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# torch first, pinned, so the CPU build on disk is used and no CUDA wheels are pulled
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+live: $(STAMP)
+	$(BIN)/python -m ultimate_nb.live $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python .ci/check_notebooks.py
+	$(BIN)/nbdev-test --n-workers 2 --timing
+	$(BIN)/python -m pytest -q tests
+
+export: $(STAMP)
+	$(BIN)/nbdev-export && $(BIN)/nbdev-clean && $(BIN)/nbdev-readme
