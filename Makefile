@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: live test install check nbtest pytest export clean-nbs readme
+.PHONY: live test install export
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,5 +26,6 @@ test: $(STAMP)
 	$(BIN)/nbdev-test --n-workers 2 --timing
 	$(BIN)/python -m pytest -q tests
 
+# after editing notebooks: regenerate the library, clean the notebooks, rebuild README.md
 export: $(STAMP)
-	$(BIN)/nbdev-export && $(BIN)/nbdev-clean && $(BIN)/nbdev-readme
+	$(BIN)/nbdev-export && $(BIN)/nbdev-clean && $(BIN)/python .ci/readme.py

@@ -1,4 +1,4 @@
-"""Fail when a notebook is not nbdev-clean or when `nbdev-export` would change `ultimate_nb/`.
+"""Fail when a notebook is not nbdev-clean, or `nbdev-export` would change `ultimate_nb/`, or README.md is stale.
 
 Hashes nbs/ and ultimate_nb/, runs nbdev-export and nbdev-clean, hashes again. Any difference
 means the committed library or notebooks were out of sync; the files are left in their fixed
@@ -24,6 +24,7 @@ def main() -> int:
     before = snapshot()
     for cmd in ("nbdev-export", "nbdev-clean"):
         subprocess.run([str(BIN / cmd)], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, str(ROOT / ".ci" / "readme.py")], cwd=ROOT, check=True)
     after = snapshot()
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     if changed:
