@@ -33,10 +33,12 @@ def free_port() -> int:
 
 
 def eventually(
-    condition: Callable[[], T],   # called until it returns something truthy; exceptions count as falsy
-    timeout: float = 10.0,        # seconds
-    interval: float = 0.05,       # seconds between calls
-    message: str = "",            # added to the AssertionError
+    condition: Callable[
+        [], T
+    ],  # called until it returns something truthy; exceptions count as falsy
+    timeout: float = 10.0,  # seconds
+    interval: float = 0.05,  # seconds between calls
+    message: str = "",  # added to the AssertionError
 ) -> T:
     "Return the first truthy value of `condition()`, or raise AssertionError after `timeout` s."
     deadline = time.monotonic() + timeout
@@ -46,7 +48,7 @@ def eventually(
             last = condition()
             if last:
                 return last
-        except Exception as e:       # a condition that raises (connection refused, ...) is not met yet
+        except Exception as e:  # a condition that raises (connection refused, ...) is not met yet
             last = e
         if time.monotonic() >= deadline:
             name = getattr(condition, "__name__", repr(condition))
@@ -68,8 +70,8 @@ def _tail(path: Path, n: int = 3000) -> str:
 class Book:
     "A `python -m ultimate_nb.live` subprocess on free ports, with its own var dir and token."
 
-    base_dir: Path                # where the logs go
-    var_dir: Path                 # store.var_dir: the journal
+    base_dir: Path  # where the logs go
+    var_dir: Path  # store.var_dir: the journal
     token: str
     speed: float
     extra_args: tuple[str, ...] = ()
@@ -105,10 +107,24 @@ class Book:
         return self.base_dir / "book.stderr"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "ultimate_nb.live", "--var-dir", str(self.var_dir),
-                "--rest-port", str(self.rest_port), "--ws-port", str(self.ws_port),
-                "--metrics-port", str(self.metrics_port), "--speed", str(self.speed),
-                "--set", f"server.api_token={self.token}", *self.extra_args]
+        return [
+            sys.executable,
+            "-m",
+            "ultimate_nb.live",
+            "--var-dir",
+            str(self.var_dir),
+            "--rest-port",
+            str(self.rest_port),
+            "--ws-port",
+            str(self.ws_port),
+            "--metrics-port",
+            str(self.metrics_port),
+            "--speed",
+            str(self.speed),
+            "--set",
+            f"server.api_token={self.token}",
+            *self.extra_args,
+        ]
 
     def start(self, timeout: float = 60.0) -> Book:
         "Launch the process (logs appended to book.stdout/book.stderr) and wait for /health."
@@ -117,7 +133,9 @@ class Book:
         env.update(PYTHONUNBUFFERED="1", ULTIMATE_SERVER__API_TOKEN=self.token, **self.env)
         with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
             # cwd is the test's directory so that no .env of the checkout leaks in
-            self.proc = subprocess.Popen(self.command(), cwd=self.base_dir, env=env, stdout=out, stderr=err)
+            self.proc = subprocess.Popen(
+                self.command(), cwd=self.base_dir, env=env, stdout=out, stderr=err
+            )
         self.starts += 1
         self.wait_healthy(timeout)
         return self
@@ -127,10 +145,12 @@ class Book:
 
     def wait_healthy(self, timeout: float = 60.0) -> dict:
         "Wait until /health answers (200 or 503) and return its JSON."
+
         def answered():
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"book exited with {self.proc.returncode}")
             return self.health().json()
+
         try:
             return eventually(answered, timeout=timeout, interval=0.1, message="book /health")
         except AssertionError as e:
@@ -158,29 +178,35 @@ class Book:
         return self.kill(signal.SIGTERM)
 
     def restart(self, sig: int | None = None, timeout: float = 60.0) -> Book:
-        "Stop (with `sig`, default SIGTERM) if running, then start again on the same ports and var dir."
+        "Stop (with `sig`, default SIGTERM) if running, then start on the same ports and var dir."
         self.kill(signal.SIGTERM if sig is None else sig)
         return self.start(timeout)
 
 
 @pytest.fixture
 def start_book() -> Iterator[Callable[..., Book]]:
-    "Factory: `start_book(tmp_path, token='test-token', speed=60, extra_args=())` -> a running `Book`."
+    "Factory: `start_book(tmp_path, token=..., speed=60, extra_args=())` -> a running `Book`."
     books: list[Book] = []
 
     def start(
-        base_dir: Path,                       # logs go here; var dir defaults to base_dir / "var"
+        base_dir: Path,  # logs go here; var dir defaults to base_dir / "var"
         token: str = "test-token",
         speed: float = 60,
         extra_args: Sequence[str] = (),
         var_dir: Path | None = None,
-        env: dict[str, str] | None = None,    # extra environment for the process
+        env: dict[str, str] | None = None,  # extra environment for the process
         timeout: float = 60.0,
     ) -> Book:
         base_dir = Path(base_dir)
         base_dir.mkdir(parents=True, exist_ok=True)
-        book = Book(base_dir, Path(var_dir) if var_dir else base_dir / "var", token, speed,
-                    tuple(extra_args), dict(env or {}))
+        book = Book(
+            base_dir,
+            Path(var_dir) if var_dir else base_dir / "var",
+            token,
+            speed,
+            tuple(extra_args),
+            dict(env or {}),
+        )
         books.append(book)
         return book.start(timeout)
 

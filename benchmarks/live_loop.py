@@ -1,0 +1,386 @@
+"""Benchmark the live loop's building blocks against bare-Python references.
+
+Usage: `python benchmarks/live_loop.py [--quick] [--out PATH]`
+
+  bus       MessageBus.publish to 3 handlers  vs  a loop calling the same 3 functions directly
+  journal   Journal.append (SQLAlchemy, SQLite WAL, one commit per append)  vs  sqlite3 INSERT +
+            commit on the same schema with the same pragmas
+  book      TradingSystem.run_simulated over 1 simulated hour (events/s), and the latency of
+            `submit_order` for market orders (OMS + pre-trade risk + paper broker + journal)  vs
+            bare `PaperBroker.submit` of the same orders (no OMS, no risk, no journal)
+
+Each measurement is repeated and the median kept; times come from `time.perf_counter_ns`.
+Prints a table and machine info, and writes the numbers as JSON (default
+`benchmarks/results/live_loop.json`, or `live_loop.quick.json` with `--quick`, the tiny sizes
+used by the smoke test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ultimate_nb import __version__
+from ultimate_nb.core.bus import MessageBus
+from ultimate_nb.core.clock import SimClock, ns_from_datetime
+from ultimate_nb.core.config import load_settings
+from ultimate_nb.core.events import Order, Quote
+from ultimate_nb.core.store import Journal, make_engine
+from ultimate_nb.execution.paper import PaperBroker
+from ultimate_nb.live.system import TradingSystem
+
+HERE = Path(__file__).resolve().parent
+START_NS = ns_from_datetime(datetime(2024, 1, 2, 14, 30, tzinfo=timezone.utc))
+
+FULL = dict(
+    bus_events=200_000,
+    journal_appends=2_000,
+    book_hours=1.0,
+    orders=2_000,
+    repeats=5,
+    book_repeats=3,
+)
+QUICK = dict(
+    bus_events=5_000, journal_appends=100, book_hours=0.02, orders=100, repeats=2, book_repeats=1
+)
+
+
+def perf_ns() -> int:
+    return time.perf_counter_ns()
+
+
+# -- BUS --
+
+
+def bench_bus(n: int, repeats: int) -> dict[str, float]:
+    "Return ns per event of MessageBus.publish to 3 handlers and of 3 direct calls."
+    seen = [0, 0.0, 0]
+
+    def h1(q):
+        seen[0] += 1
+
+    def h2(q):
+        seen[1] += q.bid
+
+    def h3(q):
+        seen[2] = q.ts_event
+
+    bus = MessageBus("bench")
+    for h in (h1, h2, h3):
+        bus.subscribe(Quote, h)
+    events = [
+        Quote("AAPL", 100.0, 100.01, 100.0, 100.0, START_NS + i, START_NS + i) for i in range(1_000)
+    ]
+    batches = range(n // len(events))
+    publish = bus.publish
+
+    def ours() -> float:
+        t0 = perf_ns()
+        for _ in batches:
+            for ev in events:
+                publish(ev)
+        return (perf_ns() - t0) / (len(batches) * len(events))
+
+    def reference() -> float:
+        t0 = perf_ns()
+        for _ in batches:
+            for ev in events:
+                h1(ev)
+                h2(ev)
+                h3(ev)
+        return (perf_ns() - t0) / (len(batches) * len(events))
+
+    ours(), reference()  # warm up
+    o = statistics.median(ours() for _ in range(repeats))
+    r = statistics.median(reference() for _ in range(repeats))
+    return {"ours_ns_per_event": o, "reference_ns_per_event": r, "ratio": o / r}
+
+
+# -- JOURNAL --
+
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+_SCHEMA = (
+    "CREATE TABLE journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ns BIGINT NOT NULL, "
+    "stream VARCHAR(64) NOT NULL, type VARCHAR(64) NOT NULL, payload TEXT NOT NULL)",
+    "CREATE INDEX ix_journal_stream_seq ON journal (stream, seq)",
+)
+
+
+def _payload(i: int) -> dict[str, Any]:
+    return {
+        "client_order_id": f"bench-{i}",
+        "instrument_id": "AAPL",
+        "side": 1,
+        "qty": 100,
+        "price": 190.01,
+        "fee": 1.0,
+        "ts_event": START_NS + i,
+    }
+
+
+def bench_journal(n: int, repeats: int) -> dict[str, float]:
+    "Return µs per committed append: Journal.append vs raw sqlite3 INSERT + commit."
+
+    def ours(d: str) -> float:
+        j = Journal(make_engine(None, d))
+        try:
+            j.append("bench", "Warmup", _payload(-1), START_NS)
+            t0 = perf_ns()
+            for i in range(n):
+                j.append("bench", "OrderFilled", _payload(i), START_NS + i)
+            return (perf_ns() - t0) / n / 1e3
+        finally:
+            j.engine.dispose()
+
+    def reference(d: str) -> float:
+        con = sqlite3.connect(Path(d) / "raw.db", isolation_level=None)  # explicit transactions
+        try:
+            for stmt in (*_PRAGMAS, *_SCHEMA):
+                con.execute(stmt)
+            sql = "INSERT INTO journal (ts_ns, stream, type, payload) VALUES (?, ?, ?, ?)"
+            t0 = perf_ns()
+            for i in range(n):
+                payload = json.dumps(_payload(i), allow_nan=False, separators=(",", ":"))
+                con.execute("BEGIN")
+                con.execute(sql, (START_NS + i, "bench", "OrderFilled", payload))
+                con.execute("COMMIT")
+            return (perf_ns() - t0) / n / 1e3
+        finally:
+            con.close()
+
+    o, r = [], []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as d1, tempfile.TemporaryDirectory() as d2:
+            o.append(ours(d1))
+            r.append(reference(d2))
+    om, rm = statistics.median(o), statistics.median(r)
+    return {"ours_us_per_append": om, "reference_us_per_append": rm, "ratio": om / rm}
+
+
+# -- BOOK --
+
+
+def _settings(var_dir: str, strategy: bool = True):
+    return load_settings(
+        overrides={
+            "store": {"var_dir": var_dir},
+            "strategy": {"enabled": strategy},
+            "risk": {
+                "max_orders_per_second": 1e6,
+                "max_position_qty": 10_000_000,
+                "max_order_notional": 1e12,
+            },
+        },
+        env_file=None,
+    )
+
+
+def bench_run_simulated(hours: float, repeats: int) -> dict[str, float]:
+    "Return market events per second of TradingSystem.run_simulated over `hours` simulated hours."
+    rates, events, orders = [], 0, 0
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as d:
+            s = _settings(d)
+            system = TradingSystem(s, clock=SimClock(start_ns=START_NS))
+            n_steps = round(hours * 3600 * 1000 / s.market.tick_ms)
+            system.run_simulated(1)  # loads the numba kernel outside the timing
+            t0 = perf_ns()
+            events = system.run_simulated(n_steps)
+            rates.append(events / ((perf_ns() - t0) / 1e9))
+            orders = len(system.oms.orders)
+            system.close()
+    return {
+        "events_per_s": statistics.median(rates),
+        "events": events,
+        "strategy_orders": orders,
+        "simulated_hours": hours,
+    }
+
+
+def _orders(n: int, symbol: str, tag: str) -> list[Order]:
+    return [
+        Order(
+            f"{tag}-{i}",
+            symbol,
+            "buy" if i % 2 == 0 else "sell",
+            100,
+            strategy_id="bench",
+            ts_init=START_NS,
+        )
+        for i in range(n)
+    ]
+
+
+def bench_orders(n: int, repeats: int) -> dict[str, float]:
+    "Return p50/p99 µs of `submit_order` vs bare `PaperBroker.submit` for `n` market orders."
+    ours_p50, ours_p99, ref_p50, ref_p99, statuses = [], [], [], [], {}
+    for rep in range(repeats):
+        with tempfile.TemporaryDirectory() as d:
+            system = TradingSystem(_settings(d, strategy=False), clock=SimClock(start_ns=START_NS))
+            system.run_simulated(4)  # quotes in the book and the marks
+            seq0, lat = system.journal.last_seq(), np.empty(n)
+            for i, o in enumerate(_orders(n, "AAPL", f"o{rep}")):
+                t0 = perf_ns()
+                system.submit_order(o)
+                lat[i] = perf_ns() - t0
+            statuses = dict(system.oms.stats)
+            per_order = (system.journal.last_seq() - seq0) / n
+            quotes = [system.simulator.last_quote(s) for s in system.instruments]
+            broker = PaperBroker(
+                system.settings.broker, system.instruments, system.clock, [].append
+            )
+            system.close()
+        for q in quotes:
+            broker.on_quote(q)
+        ref = np.empty(n)
+        for i, o in enumerate(_orders(n, "AAPL", f"r{rep}")):
+            t0 = perf_ns()
+            broker.submit(o)
+            ref[i] = perf_ns() - t0
+        ours_p50.append(np.percentile(lat, 50) / 1e3)
+        ours_p99.append(np.percentile(lat, 99) / 1e3)
+        ref_p50.append(np.percentile(ref, 50) / 1e3)
+        ref_p99.append(np.percentile(ref, 99) / 1e3)
+    med = statistics.median
+    return {
+        "ours_p50_us": med(ours_p50),
+        "ours_p99_us": med(ours_p99),
+        "reference_p50_us": med(ref_p50),
+        "reference_p99_us": med(ref_p99),
+        "ratio_p50": med(ours_p50) / med(ref_p50),
+        "ratio_p99": med(ours_p99) / med(ref_p99),
+        "orders": n,
+        "journal_entries_per_order": per_order,
+        "oms_stats": statuses,
+    }
+
+
+# -- REPORT --
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "sqlite": sqlite3.sqlite_version,
+        "numpy": np.__version__,
+        "ultimate_nb": __version__,
+    }
+
+
+def table(res: dict[str, Any]) -> str:
+    b, j, r, o = res["bus"], res["journal"], res["run_simulated"], res["orders"]
+    rows = [
+        (
+            "bus publish, 3 handlers",
+            f"{b['ours_ns_per_event']:.0f}",
+            f"{b['reference_ns_per_event']:.0f}",
+            "ns/event",
+            f"{b['ratio']:.2f}",
+        ),
+        (
+            "journal append + commit",
+            f"{j['ours_us_per_append']:.1f}",
+            f"{j['reference_us_per_append']:.1f}",
+            "µs/append",
+            f"{j['ratio']:.2f}",
+        ),
+        (
+            f"run_simulated {r['simulated_hours']:g} h",
+            f"{r['events_per_s']:,.0f}",
+            "",
+            "events/s",
+            "",
+        ),
+        (
+            "submit market order p50",
+            f"{o['ours_p50_us']:.1f}",
+            f"{o['reference_p50_us']:.1f}",
+            "µs",
+            f"{o['ratio_p50']:.1f}",
+        ),
+        (
+            "submit market order p99",
+            f"{o['ours_p99_us']:.1f}",
+            f"{o['reference_p99_us']:.1f}",
+            "µs",
+            f"{o['ratio_p99']:.1f}",
+        ),
+    ]
+    head = ("benchmark", "ours", "reference", "unit", "ratio")
+    w = [max(len(x[i]) for x in (head, *rows)) for i in range(5)]
+
+    def line(cells) -> str:
+        return "  ".join(c.ljust(w[0]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(cells))
+
+    m = res["machine"]
+    return "\n".join(
+        [
+            f"machine: {m['cpu_count']} CPUs, {m['processor']}, Python {m['python']}, "
+            f"SQLite {m['sqlite']}, {m['platform']}",
+            line(head),
+            "  ".join("-" * n for n in w),
+            *map(line, rows),
+            "references: bus = 3 direct calls; journal = sqlite3 INSERT + COMMIT, same pragmas; "
+            "order = bare PaperBroker.submit (no OMS, risk, journal)",
+        ]
+    )
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    "Run every benchmark and return the results."
+    p = QUICK if quick else FULL
+    t0 = time.perf_counter()
+    res = {
+        "benchmark": "live_loop",
+        "quick": quick,
+        "sizes": p,
+        "machine": machine(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "bus": bench_bus(p["bus_events"], p["repeats"]),
+        "journal": bench_journal(p["journal_appends"], p["repeats"]),
+        "run_simulated": bench_run_simulated(p["book_hours"], p["book_repeats"]),
+        "orders": bench_orders(p["orders"], p["book_repeats"]),
+    }
+    res["wall_s"] = time.perf_counter() - t0
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python benchmarks/live_loop.py", description=__doc__.splitlines()[0]
+    )
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
+    ap.add_argument("--out", type=Path, help="JSON output path")
+    a = ap.parse_args(argv)
+    res = run(a.quick)
+    out = a.out or HERE / "results" / ("live_loop.quick.json" if a.quick else "live_loop.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=2) + "\n")
+    print(table(res))
+    print(f"wall {res['wall_s']:.1f} s; wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""apps/live_monitor.ipynb against a real book: run headless with nbclient, and served by Voila.
+
+Voila 0.5 renders the notebook server-side (progressive rendering is off by default), but a
+widget's output in the page is only a `widget-view+json` reference: the values live in the kernel
+and reach the browser over the kernel's WebSocket. So the Voila test checks the page (200, the
+widget reference, no error output) and then reads the widgets the way the browser does: it joins
+the kernel's channels, asks for all widget states (`jupyter.widget.control`, `request_states`)
+and waits for an auto-refresh update, both of which must show the position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import uuid
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+import nbclient
+import nbformat
+import websockets
+from conftest import eventually, free_port
+
+REPO = Path(__file__).resolve().parents[1]
+MONITOR = REPO / "apps" / "live_monitor.ipynb"
+TOKEN = "monitor-token"
+
+
+# -- HTML TABLES --
+
+
+class _Tables(HTMLParser):
+    "Collect the text of every <table> as a list of rows of cell strings."
+
+    def __init__(self):
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._row is not None and self._cell is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self.tables:
+            self.tables[-1].append(self._row)
+            self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def tables(page: str) -> dict[str, list[dict[str, str]]]:
+    "Return the tables of `page` as records, keyed by their first column name."
+    p = _Tables()
+    p.feed(page)
+    return {t[0][0]: [dict(zip(t[0], row, strict=False)) for row in t[1:]] for t in p.tables if t}
+
+
+def assert_shows_book(page: str, symbol: str, qty: int) -> None:
+    "Assert that the dashboard HTML shows an ok book holding `qty` of `symbol`."
+    assert "<h3>Health: ok</h3>" in page
+    t = tables(page)
+    assert {r["component"] for r in t["component"]} >= {"journal", "oms", "broker", "feed"}
+    assert all(r["status"] == "ok" for r in t["component"])
+    assert [(r["symbol"], r["qty"]) for r in t["symbol"]] == [(symbol, str(qty))]
+    assert float(t["cash"][0]["equity"].replace(",", "")) > 0
+    assert any(
+        r["symbol"] == symbol and r["status"] == "filled" for r in t["time"]
+    )  # recent orders
+
+
+# -- HELPERS --
+
+
+def book_with_position(start_book, tmp_path, symbol="MSFT", qty=300):
+    "Start a book with the strategy off (so the position stays put) and buy `qty` of `symbol`."
+    book = start_book(
+        tmp_path / "book", token=TOKEN, speed=60, extra_args=("--set", "strategy.enabled=false")
+    )
+    r = book.post("/api/v1/orders", json={"symbol": symbol, "side": "buy", "qty": qty})
+    assert r.status_code == 201, r.text
+    eventually(
+        lambda: any(
+            p["instrument_id"] == symbol and p["qty"] == qty
+            for p in book.get("/api/v1/positions").json()["positions"]
+        )
+    )
+    return book
+
+
+def monitor_env(url: str, token: str = TOKEN, tmp_path: Path | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ULTIMATE_")}
+    env.update(ULTIMATE_API_URL=url, ULTIMATE_SERVER__API_TOKEN=token)
+    if tmp_path is not None:
+        env["JUPYTER_RUNTIME_DIR"] = str(
+            tmp_path / "jupyter-runtime"
+        )  # keep Voila's files out of ~
+        env["JUPYTER_DATA_DIR"] = str(tmp_path / "jupyter-data")
+    return env
+
+
+def execute_monitor(env: dict[str, str], monkeypatch) -> str:
+    "Run the dashboard headless; return the HTML of its widgets (the saved widget state)."
+    for k in [k for k in os.environ if k.startswith("ULTIMATE_")]:
+        monkeypatch.delenv(k)
+    for k, v in env.items():
+        if k.startswith("ULTIMATE_"):
+            monkeypatch.setenv(k, v)  # the kernel inherits this process's environment
+    nb = nbformat.read(MONITOR, as_version=4)
+    nbclient.NotebookClient(
+        nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(MONITOR.parent)}}
+    ).execute()
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, errors
+    states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    return "\n".join(s["state"]["value"] for s in states.values() if s["model_name"] == "HTMLModel")
+
+
+# -- HEADLESS --
+
+
+def test_monitor_notebook_shows_position_and_ok_health_of_running_book(
+    start_book, tmp_path, monkeypatch
+):
+    book = book_with_position(start_book, tmp_path)
+    page = execute_monitor(monitor_env(book.rest_url), monkeypatch)
+    assert_shows_book(page, "MSFT", 300)
+    assert "book unreachable" not in page
+
+
+def test_monitor_notebook_with_book_down_says_unreachable(tmp_path, monkeypatch):
+    page = execute_monitor(monitor_env(f"http://127.0.0.1:{free_port()}"), monkeypatch)
+    assert "book unreachable: ConnectError" in page
+
+
+def test_monitor_notebook_with_wrong_token_says_unauthorized(start_book, tmp_path, monkeypatch):
+    book = start_book(tmp_path / "book", token=TOKEN)
+    page = execute_monitor(monitor_env(book.rest_url, token="wrong"), monkeypatch)
+    assert "book unreachable: HTTP 401" in page
+
+
+# -- VOILA --
+
+
+def _msg(msg_type: str, content: dict, metadata: dict | None = None) -> str:
+    header = {
+        "msg_id": uuid.uuid4().hex,
+        "username": "test",
+        "session": uuid.uuid4().hex,
+        "msg_type": msg_type,
+        "version": "5.3",
+        "date": "",
+    }
+    return json.dumps(
+        {
+            "header": header,
+            "parent_header": {},
+            "metadata": metadata or {},
+            "content": content,
+            "channel": "shell",
+            "buffers": [],
+        }
+    )
+
+
+async def _widget_html(ws_url: str, timeout: float = 20.0) -> tuple[str, str]:
+    "Return (HTML of all widgets now, the body HTML of the next auto-refresh) from a Voila kernel."
+    async with websockets.connect(ws_url, max_size=None) as ws:
+        cid = uuid.uuid4().hex
+        await ws.send(
+            _msg(
+                "comm_open",
+                {"comm_id": cid, "target_name": "jupyter.widget.control", "data": {}},
+                metadata={"version": "1.0.0"},
+            )
+        )
+        await ws.send(_msg("comm_msg", {"comm_id": cid, "data": {"method": "request_states"}}))
+        now = update = None
+
+        async def receive():
+            nonlocal now, update
+            while now is None or update is None:
+                m = json.loads(await ws.recv())
+                if m["msg_type"] != "comm_msg":
+                    continue
+                data = m["content"]["data"]
+                if data.get("method") == "update_states" and m["content"]["comm_id"] == cid:
+                    now = "\n".join(
+                        s["state"].get("value", "")
+                        for s in data["states"].values()
+                        if s["model_name"] == "HTMLModel"
+                    )
+                elif data.get("method") == "update" and "<h3>" in data["state"].get("value", ""):
+                    update = data["state"]["value"]
+
+        await asyncio.wait_for(receive(), timeout)
+    return now, update
+
+
+def test_voila_serves_monitor_with_live_position(start_book, tmp_path):
+    book = book_with_position(start_book, tmp_path)
+    port = free_port()
+    log = open(tmp_path / "voila.log", "wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "voila",
+            str(MONITOR.relative_to(REPO)),
+            "--no-browser",
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
+        ],
+        cwd=REPO,
+        env=monitor_env(book.rest_url, tmp_path=tmp_path),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: teardown also ends the kernel
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+
+        def page():
+            if proc.poll() is not None:
+                raise RuntimeError(f"voila exited with {proc.returncode}")
+            return httpx.get(url, timeout=60.0)  # answers once the notebook has run
+
+        try:
+            r = eventually(page, timeout=60, interval=0.2)
+        except AssertionError as e:
+            raise AssertionError(
+                f"{e}\n--- voila log ---\n{(tmp_path / 'voila.log').read_text()[-3000:]}"
+            ) from None
+        assert r.status_code == 200
+        page = r.text
+        assert "application/vnd.jupyter.widget-view+json" in page  # the dashboard's VBox
+        assert '"output_type": "error"' not in page and "Traceback" not in page
+        kernel_id = re.search(r'"kernelId": "([0-9a-f-]+)"', page).group(1)
+        ws_url = (
+            f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
+        )
+        now, update = asyncio.run(_widget_html(ws_url))
+        assert_shows_book(now, "MSFT", 300)
+        assert_shows_book(update, "MSFT", 300)  # auto-refresh runs in Voila
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        log.close()

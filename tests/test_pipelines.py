@@ -1,0 +1,150 @@
+"""The papermill pipelines run end to end, small: pipelines/backtest.ipynb and pipelines/run.py."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import papermill as pm
+import pytest
+from papermill.exceptions import PapermillExecutionError
+
+from ultimate_nb.core.events import OrderFilled
+from ultimate_nb.core.store import Journal, make_engine
+
+REPO = Path(__file__).resolve().parents[1]
+BACKTEST = REPO / "pipelines" / "backtest.ipynb"
+RUN = REPO / "pipelines" / "run.py"
+
+
+def run_backtest(tmp: Path, **params) -> dict:
+    "Execute the backtest notebook into `tmp` with `params`; return its results.json."
+    out_dir = tmp / "results"
+    pm.execute_notebook(
+        BACKTEST,
+        tmp / "backtest.ipynb",
+        parameters={"out_dir": str(out_dir), **params},
+        kernel_name="python3",
+        cwd=str(tmp),
+        progress_bar=False,
+    )
+    return json.loads((out_dir / "results.json").read_text())
+
+
+def journal_fills(journal_dir: str | Path) -> list[OrderFilled]:
+    j = Journal(make_engine(None, journal_dir))
+    try:
+        return [e for e in j.events(stream="orders") if isinstance(e, OrderFilled)]
+    finally:
+        j.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def half_hour(tmp_path_factory) -> dict:
+    "results.json of a half-hour backtest with the default parameters."
+    return run_backtest(tmp_path_factory.mktemp("backtest"), hours=0.5)
+
+
+def test_backtest_half_hour_writes_consistent_results(half_hour):
+    r = half_hour
+    assert r["parameters"]["hours"] == 0.5
+    assert r["n_steps"] == 7200  # 0.5 h of 250 ms ticks
+    assert r["bars"] == 30  # one equity sample per one-minute bar
+    assert r["events"] > r["n_steps"]  # quotes for 3 symbols every tick, plus trades and bars
+    assert (
+        1 <= r["orders"] and r["fills"] <= 2 * r["orders"]
+    )  # a market order fills at the touch, rest with impact
+    assert sum(r["order_statuses"].values()) == r["orders"]
+    for k in ("cash", "equity", "realized_pnl", "unrealized_pnl", "fees", "max_drawdown"):
+        assert math.isfinite(r[k]), k
+    assert 0.0 <= r["max_drawdown"] < 1.0
+    assert r["sharpe"] is None or math.isfinite(r["sharpe"])
+
+
+def test_backtest_cash_equals_initial_cash_minus_journaled_fills(half_hour):
+    r = half_hour
+    fills = journal_fills(r["journal_dir"])
+    assert len(fills) == r["fills"]
+    spent = sum(int(f.side) * f.qty * f.price + f.fee for f in fills)
+    assert r["cash"] == pytest.approx(
+        r["initial_cash"] - spent, abs=0.01
+    )  # the snapshot rounds to the cent
+    assert r["fees"] == pytest.approx(sum(f.fee for f in fills), abs=1e-9)
+
+
+def test_backtest_equity_is_cash_plus_positions_and_pnl_adds_up(half_hour):
+    r = half_hour
+    rows = r["per_symbol"]
+    assert r["equity"] == pytest.approx(r["cash"] + sum(p["market_value"] for p in rows), abs=0.01)
+    net = r["realized_pnl"] + r["unrealized_pnl"] - r["fees"]
+    assert r["equity"] - r["initial_cash"] == pytest.approx(net, abs=0.02)
+    assert sum(p["net_pnl"] for p in rows) == pytest.approx(net, abs=1e-6)
+
+
+def test_backtest_kernel_is_this_environments_python(half_hour):
+    assert Path(half_hour["python"]).parent == Path(sys.executable).parent
+
+
+def test_backtest_with_fast_window_not_below_slow_fails_the_notebook(tmp_path):
+    with pytest.raises(PapermillExecutionError) as err:
+        run_backtest(tmp_path, hours=0.1, fast=30, slow=20)
+    assert err.value.ename == "ConfigError"
+    assert "fast must be < slow" in err.value.evalue
+    assert not (tmp_path / "results" / "results.json").exists()
+
+
+def run_pipeline(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(RUN), *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_run_py_executes_schedule_entry_with_override_reproducibly(tmp_path, half_hour):
+    p = run_pipeline(
+        "backtest-nightly",
+        "--out-root",
+        str(tmp_path / "runs"),
+        "-p",
+        "hours=0.5",
+        "-p",
+        f"out_dir={tmp_path / 'results'}",
+        cwd=tmp_path,
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    executed = sorted((tmp_path / "runs" / "backtest-nightly").glob("*.ipynb"))
+    assert len(executed) == 1 and Path(p.stdout.strip()) == executed[0]
+    r = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert r["parameters"]["hours"] == 0.5  # the override
+    assert r["parameters"]["seed"] == 7  # from the schedule entry
+    # same parameters and seed as the module's run: the same trades, to the cent
+    for k in ("events", "orders", "fills", "cash", "equity", "bars"):
+        assert r[k] == half_hour[k], k
+
+
+def test_run_py_exits_non_zero_when_the_notebook_fails(tmp_path):
+    p = run_pipeline(
+        "backtest-smoke",
+        "--out-root",
+        str(tmp_path / "runs"),
+        "-p",
+        "hours=0.1",
+        "-p",
+        "fast=50",
+        "-p",
+        f"out_dir={tmp_path / 'results'}",
+        cwd=tmp_path,
+    )
+    assert p.returncode == 1
+    assert "fast must be < slow" in p.stderr
+    assert (
+        len(list((tmp_path / "runs" / "backtest-smoke").glob("*.ipynb"))) == 1
+    )  # kept for post-mortem
+
+
+def test_run_py_with_unknown_schedule_exits_2(tmp_path):
+    p = run_pipeline("no-such-pipeline", cwd=tmp_path)
+    assert p.returncode == 2
+    assert "backtest-nightly" in p.stderr  # lists the known names
