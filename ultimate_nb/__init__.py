@@ -2,6 +2,10 @@
 
 Modules:
 
+- `ultimate_nb.analytics.correlation`: Rolling, EWMA and DCC-GARCH correlation matrices, Ledoit-Wolf shrinkage, absorption-ratio correlation regimes, and cross-asset momentum and correlation-trading signals.
+- `ultimate_nb.analytics.features`: A declarative library of 150 named, documented bar features (TA-Lib indicators, returns, rolling statistics, range-based volatility, volume, calendar, cross-asset and quote features) with a batch path over whole frames and a streaming pipeline that gives, bar by bar, exactly the batch values.
+- `ultimate_nb.analytics.portfolio`: Mean-variance optimisation with real-world constraints, efficient frontiers, Black-Litterman with Idzorek confidences, equal-risk-contribution and hierarchical risk parity, and Kelly sizing, with pluggable covariance estimators.
+- `ultimate_nb.analytics.regime`: Hidden Markov and Markov-switching volatility regimes with an online forward filter that never looks ahead, plus rule-based bull/bear/sideways and volatility regimes.
 - `ultimate_nb.core.bus`: Typed publish/subscribe: synchronous handlers on the hot path, bounded queues with overflow policies and backpressure for async consumers.
 - `ultimate_nb.core.clock`: One source of time for every component: `LiveClock` reads the wall clock, `SimClock` moves only when the backtest engine moves it.
 - `ultimate_nb.core.config`: One typed settings tree, layered: defaults < YAML/JSON file < environment and `.env` < command line < runtime updates of tunable fields.
@@ -18,6 +22,11 @@ Modules:
 - `ultimate_nb.execution.pretrade`: The checks every order passes before it may leave the book: kill switch, known instrument, size, position and notional limits, a price collar and an order-rate throttle.
 - `ultimate_nb.live.api`: The three network faces of a running book: the REST trading API on :8081, the WebSocket stream on :8082 and Prometheus metrics on :8083.
 - `ultimate_nb.live.strategy`: The interface a strategy implements, the context it trades through, and the built-in moving-average crossover.
-- `ultimate_nb.live.system`: Assembles one book: market data -> bus -> strategy -> pre-trade risk -> OMS -> paper broker -> fills -> positions and P&L, with metrics, health, a journal and recovery."""
+- `ultimate_nb.live.system`: Assembles one book: market data -> bus -> strategy -> pre-trade risk -> OMS -> paper broker -> fills -> positions and P&L, with metrics, health, a journal and recovery.
+- `ultimate_nb.options.american`: American (and Bermudan) vanilla options under Black-Scholes-Merton: batched Cox-Ross-Rubinstein and Leisen-Reimer trees with Broadie-Detemple smoothing and Richardson extrapolation, Longstaff-Schwartz least-squares Monte Carlo, Crank-Nicolson finite differences with Brennan-Schwartz projection, tree Greeks, the early-exercise boundary and a torch path for CUDA.
+- `ultimate_nb.options.greeks`: European prices and every Greek to third order under Black-Scholes-Merton and Black-76, a Let's-Be-Rational implied-volatility solver, and portfolio aggregation, in fused numba kernels with a torch path for CUDA.
+- `ultimate_nb.risk.attribution`: Where returns came from: factor regressions with Newey-West errors on Fama-French factors, rolling betas, P&L and risk contributions by strategy, asset or sector, Brinson-Fachler allocation and selection, risk-adjusted performance metrics, and Greeks P&L explain for option books.
+- `ultimate_nb.risk.stress`: Historical episode replay and worst-window shocks, factor scenarios mapped to positions by betas, a named scenario library extensible from YAML, spot x vol ladders for option books, and reverse stress tests.
+- `ultimate_nb.risk.var`: Historical (plain, age-weighted, filtered), parametric (normal, Student-t, Cornish-Fisher) and Monte Carlo VaR and expected shortfall, their decomposition, option books under full revaluation, and Basel backtests."""
 
 __version__ = "0.1.0"
