@@ -7,6 +7,7 @@ starts is terminated at teardown, whatever the test did to it.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -23,6 +24,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
+
+
+def load_benchmark(name: str):
+    "Import benchmarks/<name>.py as a module (benchmarks/ is not a package)."
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "benchmarks" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def free_port() -> int:

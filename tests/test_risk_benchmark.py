@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def load_benchmark(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f"bench_{name}", REPO / "benchmarks" / f"{name}.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from conftest import load_benchmark
 
 
 def test_risk_var_benchmark_quick_writes_json_and_table(tmp_path, capsys):
