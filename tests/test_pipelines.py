@@ -18,6 +18,7 @@ from ultimate_nb.core.store import Journal, make_engine
 REPO = Path(__file__).resolve().parents[1]
 BACKTEST = REPO / "pipelines" / "backtest.ipynb"
 RUN = REPO / "pipelines" / "run.py"
+PIPELINES = REPO / "pipelines"
 
 
 def run_backtest(tmp: Path, **params) -> dict:
@@ -148,3 +149,24 @@ def test_run_py_with_unknown_schedule_exits_2(tmp_path):
     p = run_pipeline("no-such-pipeline", cwd=tmp_path)
     assert p.returncode == 2
     assert "backtest-nightly" in p.stderr  # lists the known names
+
+
+def test_train_multitask_pipeline_writes_model_onnx_and_accuracy(tmp_path):
+    out = tmp_path / "train"
+    pm.execute_notebook(str(PIPELINES / "train_multitask.ipynb"), str(tmp_path / "executed.ipynb"),
+                        parameters={"n_train": 256, "n_test": 256, "epochs": 150, "out_dir": str(out)},
+                        kernel_name="python3", cwd=str(REPO), progress_bar=False)
+    res = json.loads((out / "results.json").read_text())
+    assert set(res["heads"]) == {"price", "delta", "gamma", "vega", "theta"}
+    assert res["heads"]["price"]["rel_rmse"] < 0.1          # a tiny run still learns the price
+    assert res["onnx_max_rel_diff"] < 1e-4
+    assert all(Path(p).is_file() for p in res["artefacts"])
+
+
+def test_train_multitask_pipeline_rejects_unknown_weighting(tmp_path):
+    with pytest.raises(PapermillExecutionError) as err:
+        pm.execute_notebook(str(PIPELINES / "train_multitask.ipynb"), str(tmp_path / "x.ipynb"),
+                            parameters={"n_train": 64, "n_test": 64, "epochs": 5, "weighting": "magic",
+                                        "out_dir": str(tmp_path / "o")},
+                            kernel_name="python3", cwd=str(REPO), progress_bar=False)
+    assert "weighting" in str(err.value)
