@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import papermill as pm
+import pandas as pd
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
@@ -170,3 +171,15 @@ def test_train_multitask_pipeline_rejects_unknown_weighting(tmp_path):
                                         "out_dir": str(tmp_path / "o")},
                             kernel_name="python3", cwd=str(REPO), progress_bar=False)
     assert "weighting" in str(err.value)
+
+
+def test_train_gan_pipeline_reports_facts_and_exports_parquet(tmp_path):
+    out = tmp_path / "gan"
+    pm.execute_notebook(str(PIPELINES / "train_gan.ipynb"), str(tmp_path / "executed.ipynb"),
+                        parameters={"steps": 20, "n_paths": 40, "out_dir": str(out)},
+                        kernel_name="python3", cwd=str(REPO), progress_bar=False)
+    res = json.loads((out / "results.json").read_text())
+    assert {"real", "gaussian", "bootstrap", "garch_t", "gan"} <= set(res["facts"])
+    assert res["facts"]["bootstrap"]["kurtosis"] > res["facts"]["gaussian"]["kurtosis"]   # fat tails
+    for f in res["files"].values():
+        assert pd.read_parquet(f)["path"].nunique() == 40
