@@ -199,7 +199,7 @@ def start_book() -> Iterator[Callable[..., Book]]:
 
     def start(
         base_dir: Path,  # logs go here; var dir defaults to base_dir / "var"
-        token: str = "test-token",
+        token: str = "test-token-0123456789abcdef0123456789",  # >= 32 characters
         speed: float = 60,
         extra_args: Sequence[str] = (),
         var_dir: Path | None = None,

@@ -29,7 +29,7 @@ from conftest import eventually, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 MONITOR = REPO / "apps" / "live_monitor.ipynb"
-TOKEN = "monitor-token"
+TOKEN = "monitor-token-0123456789abcdef0123456789"  # >= 32 characters, as the book requires
 
 
 # -- HTML TABLES --
@@ -88,11 +88,17 @@ def assert_shows_book(page: str, symbol: str, qty: int) -> None:
 # -- HELPERS --
 
 
-def book_with_position(start_book, tmp_path, symbol="MSFT", qty=300):
+def book_with_position(start_book, tmp_path, symbol="MSFT", qty=300, var_dir=None, token=TOKEN):
     "Start a book with the strategy off (so the position stays put) and buy `qty` of `symbol`."
     book = start_book(
-        tmp_path / "book", token=TOKEN, speed=60, extra_args=("--set", "strategy.enabled=false")
+        tmp_path / "book",
+        token=token,
+        speed=60,
+        extra_args=("--set", "strategy.enabled=false"),
+        var_dir=var_dir,
     )
+    if not token:  # the book generated one into <var dir>/api_token
+        book.token = (book.var_dir / "api_token").read_text().strip()
     r = book.post("/api/v1/orders", json={"symbol": symbol, "side": "buy", "qty": qty})
     assert r.status_code == 201, r.text
     eventually(
@@ -115,7 +121,7 @@ def monitor_env(url: str, token: str = TOKEN, tmp_path: Path | None = None) -> d
     return env
 
 
-def execute_monitor(env: dict[str, str], monkeypatch) -> str:
+def execute_monitor(env: dict[str, str], monkeypatch, cwd: Path = MONITOR.parent) -> str:
     "Run the dashboard headless; return the HTML of its widgets (the saved widget state)."
     for k in [k for k in os.environ if k.startswith("ULTIMATE_")]:
         monkeypatch.delenv(k)
@@ -124,7 +130,7 @@ def execute_monitor(env: dict[str, str], monkeypatch) -> str:
             monkeypatch.setenv(k, v)  # the kernel inherits this process's environment
     nb = nbformat.read(MONITOR, as_version=4)
     nbclient.NotebookClient(
-        nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(MONITOR.parent)}}
+        nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(cwd)}}
     ).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors
@@ -147,6 +153,19 @@ def test_monitor_notebook_shows_position_and_ok_health_of_running_book(
 def test_monitor_notebook_with_book_down_says_unreachable(tmp_path, monkeypatch):
     page = execute_monitor(monitor_env(f"http://127.0.0.1:{free_port()}"), monkeypatch)
     assert "book unreachable: ConnectError" in page
+
+
+def test_monitor_notebook_without_token_says_where_it_looked_and_sends_nothing(
+    tmp_path, monkeypatch
+):
+    root = tmp_path / "repo"
+    (root / "apps").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    env = monitor_env(f"http://127.0.0.1:{free_port()}")
+    del env["ULTIMATE_SERVER__API_TOKEN"]
+    page = execute_monitor(env, monkeypatch, cwd=root / "apps")
+    assert f"no API token found at {root / 'var' / 'api_token'}" in page
+    assert "book unreachable" not in page  # no request was sent
 
 
 def test_monitor_notebook_with_wrong_token_says_unauthorized(start_book, tmp_path, monkeypatch):
@@ -213,8 +232,23 @@ async def _widget_html(ws_url: str, timeout: float = 20.0) -> tuple[str, str]:
     return now, update
 
 
+def checkout_with_monitor(tmp_path: Path) -> Path:
+    "Return a folder laid out like the repository: pyproject.toml and apps/live_monitor.ipynb."
+    root = tmp_path / "checkout"
+    (root / "apps").mkdir(parents=True)
+    (root / "pyproject.toml").write_bytes((REPO / "pyproject.toml").read_bytes())
+    (root / "apps" / MONITOR.name).write_bytes(MONITOR.read_bytes())
+    return root
+
+
 def test_voila_serves_monitor_with_live_position(start_book, tmp_path):
-    book = book_with_position(start_book, tmp_path)
+    # As the README says: `voila apps/live_monitor.ipynb` from the repository root, with no token
+    # in the environment; the book generated var/api_token there and the app must find it
+    root = checkout_with_monitor(tmp_path)
+    book = book_with_position(start_book, tmp_path, var_dir=root / "var", token="")
+    assert (root / "var" / "api_token").read_text().strip() == book.token
+    env = monitor_env(book.rest_url, tmp_path=tmp_path)
+    del env["ULTIMATE_SERVER__API_TOKEN"]
     port = free_port()
     log = open(tmp_path / "voila.log", "wb")
     proc = subprocess.Popen(
@@ -222,13 +256,13 @@ def test_voila_serves_monitor_with_live_position(start_book, tmp_path):
             sys.executable,
             "-m",
             "voila",
-            str(MONITOR.relative_to(REPO)),
+            "apps/live_monitor.ipynb",
             "--no-browser",
             f"--port={port}",
             "--Voila.ip=127.0.0.1",
         ],
-        cwd=REPO,
-        env=monitor_env(book.rest_url, tmp_path=tmp_path),
+        cwd=root,
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: teardown also ends the kernel
