@@ -5,20 +5,29 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LIVE_STAMP := $(VENV)/.installed-live
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .PHONY: live test install export
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	@# torch first, pinned, so the CPU build on disk is used and no CUDA wheels are pulled
 	$(PIP) install torch==2.13.0
+
+# everything: the loop, pipelines, apps, notebook tooling and the references the tests use
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) install -e ".[dev]"
-	@touch $(STAMP)
+	@touch $(STAMP) $(LIVE_STAMP)
+
+# what `make live` needs: the loop with models, Dask and the PostgreSQL driver
+$(LIVE_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[live]"
+	@touch $(LIVE_STAMP)
 
 install: $(STAMP)
 
-live: $(STAMP)
+live: $(LIVE_STAMP)
 	$(BIN)/python -m ultimate_nb.live $(ARGS)
 
 test: $(STAMP)
