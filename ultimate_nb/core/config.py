@@ -61,6 +61,7 @@ class MarketSettings(_Section):
     trade_rate: float = Field(2.0, ge=0.0)                # simulated prints per second per symbol
     speed: float = Field(1.0, gt=0.0)                     # simulated seconds per wall-clock second
     seed: int = 7                                         # seed of the simulator's generator
+    resume: bool = True                                   # after a restart, continue from the journaled mids
 
     @model_validator(mode="after")
     def _lengths(self):
@@ -95,6 +96,7 @@ class StrategySettings(_Section):
     fast: int = Field(5, gt=0)                            # fast moving average, bars
     slow: int = Field(20, gt=1)                           # slow moving average, bars
     order_qty: int = Field(100, gt=0, json_schema_extra=RUNTIME)   # shares per signal
+    warm_up: bool = True                                  # fill the averages from simulated history at start
 
     @model_validator(mode="after")
     def _windows(self):

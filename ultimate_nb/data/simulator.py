@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 from numba import njit
 
 from ..core.config import MarketSettings
@@ -183,6 +184,14 @@ class _BarBuilder:
         return bars
 
 # %% ../../nbs/50_data/01_simulator.ipynb #f04425b5
+def _state(name: str, values: Iterable[float], n: int, positive: bool = False) -> np.ndarray:
+    "Return `values` as a float64 array of the `n` symbols' states, validated."
+    a = np.asarray(list(values), dtype=np.float64)
+    if a.shape != (n,) or not np.isfinite(a).all() or (positive and not (a > 0).all()):
+        raise ValueError(f"{name} must be {n} finite{' positive' if positive else ''} numbers, was {a.tolist()}")
+    return a
+
+
 class _SupportsTimestamp(Protocol):
     def timestamp_ns(self) -> int: ...
 
@@ -196,6 +205,8 @@ class MarketSimulator:
         rng: np.random.Generator | None = None,  # source of randomness; None: default_rng(settings.seed)
         mu: float | Iterable[float] = 0.0,       # annual drift per symbol (scalar broadcasts)
         trade_rate: float = 2.0,                 # mean trades per simulated second per symbol, >= 0
+        prices: Iterable[float] | None = None,   # starting model mids (a resumed market); None: initial_prices
+        variances: Iterable[float] | None = None,  # starting variance states; None: the long-run vols**2
     ):
         if isinstance(start_ns, bool) or not isinstance(start_ns, (int, np.integer)) or start_ns < 0:
             raise ValueError(f"start_ns must be a non-negative integer of ns since epoch, was {start_ns!r}")
@@ -208,7 +219,8 @@ class MarketSimulator:
         self.instruments: dict[str, Instrument] = {s: Instrument.equity(s) for s in self.symbols}
         self._tick = np.array([self.instruments[s].tick_size for s in self.symbols])
         p = _model_params(settings, mu)
-        self._s, self._v = p["s0"], p["v0"]
+        self._s = p["s0"] if prices is None else _state("prices", prices, len(self.symbols), positive=True)
+        self._v = p["v0"] if variances is None else _state("variances", variances, len(self.symbols))
         self._kernel_args = (p["chol"], p["mu"], p["kappa"], p["theta"], p["xi"], p["dt"])
         self._rng = np.random.default_rng(settings.seed) if rng is None else rng
         try:   # a child stream for sizes and trades leaves the price draws untouched
@@ -346,3 +358,49 @@ def bars_frame(
     df["ts"] = pd.to_datetime(df["ts"].astype("int64"), unit="ns", utc=True)
     df = df.set_index(["ts", "symbol"]).sort_index()
     return df.unstack("symbol") if wide else df
+
+# %% ../../nbs/50_data/01_simulator.ipynb #b0c4a002
+def _bars_from_mids(
+    mids: np.ndarray,         # (n_ticks, n) quote mids, oldest first
+    times: np.ndarray,        # (n_ticks,) int64 tick times, ns
+    bar_ns: int,              # bar length, ns
+    symbols: list[str],
+    volume: np.ndarray,       # (n_bars, n) traded size per bar and symbol, rows in bar order
+) -> list[Bar]:
+    "Return OHLCV bars of the ticks in each `(end - bar_ns, end]`, oldest first, symbols in order."
+    ends = -(-times // bar_ns) * bar_ns
+    uniq, first = np.unique(ends, return_index=True)
+    last = np.r_[first[1:], len(ends)] - 1
+    o, c = mids[first], mids[last]
+    h, lo = np.maximum.reduceat(mids, first), np.minimum.reduceat(mids, first)
+    return [Bar(sym, float(o[k, i]), float(h[k, i]), float(lo[k, i]), float(c[k, i]), float(volume[k, i]),
+                int(e), int(e), bar_ns)
+            for k, e in enumerate(uniq) for i, sym in enumerate(symbols)]
+
+
+@patch
+def history(
+    self: MarketSimulator,
+    n_bars: int,                             # complete bars per symbol, >= 0
+    rng: np.random.Generator | None = None,  # source of the path; None: a child of the simulator's generator
+) -> list[Bar]:                              # oldest first, one Bar per symbol per bar end
+    "Return up to `n_bars` past bars per symbol of the same model, on a path that ends at the current mids."
+    if isinstance(n_bars, bool) or not isinstance(n_bars, (int, np.integer)) or n_bars < 0:
+        raise ValueError(f"n_bars must be a non-negative integer, was {n_bars!r}")
+    if n_bars == 0:
+        return []
+    bar_ns, tick_ns = self._bars.bar_ns, self._tick_ns
+    last_end = self._now // bar_ns * bar_ns                 # the newest bar boundary at or before now
+    n_steps = (self._now - (last_end - n_bars * bar_ns) - 1) // tick_ns   # ticks after the first bar opens
+    rng = self._aux.spawn(1)[0] if rng is None else rng
+    z = rng.standard_normal((int(n_steps), 2 * len(self.symbols)))
+    S, _ = _heston_paths_nb(self._s.copy(), self._v.copy(), z, *self._kernel_args)
+    S *= self._s / S[-1]                                     # the path ends at today's mids
+    times = self._now - np.arange(n_steps, -1, -1, dtype=np.int64) * tick_ns
+    keep = times <= last_end
+    bid, ask = quote_prices(S[keep], self.settings.spread_bps, self._tick)
+    n_ticks = np.bincount(np.unique(-(-times[keep] // bar_ns), return_inverse=True)[1])
+    counts = rng.poisson(self.trade_rate * tick_ns * 1e-9 * n_ticks[:, None], size=(len(n_ticks), len(self.symbols)))
+    sizes = rng.integers(1, 6, size=int(counts.sum())) * 100.0
+    volume = np.bincount(np.repeat(np.arange(counts.size), counts.ravel()), sizes, counts.size)
+    return _bars_from_mids((bid + ask) / 2, times[keep], bar_ns, self.symbols, volume.reshape(counts.shape))

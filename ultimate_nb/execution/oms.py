@@ -7,7 +7,11 @@ moment loses nothing that was acted on. `recover()` replays that stream through 
 path. Client order ids are the idempotency key: submitting an id the OMS already knows returns
 the existing order and sends nothing. A repeated fill (same `fill_id`) is dropped and counted;
 any other illegal transition means our view and the venue's disagree, so the OMS halts (fail
-closed) and refuses new orders until an operator looks. Quantities are integers, money float64.
+closed) and refuses new orders until an operator looks. Queries are cheap on the hot path: open
+orders are indexed by client order id and by instrument, and each strategy's own position (the
+sum of the fills of the orders carrying its `strategy_id`) is kept next to the book's, all
+updated on every committed event and rebuilt by `recover()`. Quantities are integers, money
+float64.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/70_execution/oms.html.md"""
 
@@ -20,6 +24,8 @@ import logging
 from collections import Counter
 from dataclasses import replace
 from typing import Any, Callable, Iterable
+
+from fastcore.basics import patch
 
 from ultimate_nb.core.events import (
     AccountState, Instrument, InvalidOrderTransition, Order, OrderEvent, OrderFilled, OrderState,
@@ -59,15 +65,37 @@ class OMS:
         self.halted: str | None = None
         self.stats: Counter = Counter()
         self._opened = False
+        self._reset_indexes()
+
+    def _reset_indexes(self) -> None:
+        self._rank: dict[str, int] = {}                       # client order id -> creation order
+        self._open: dict[str, OrderState] = {}                # open orders by client order id
+        self._open_by_instrument: dict[str, dict[str, OrderState]] = {}
+        self.strategy_positions: dict[tuple[str, str], int] = {}   # (strategy_id, instrument_id) -> qty
 
     # -- QUERIES --
     def order(self, client_order_id: str) -> OrderState | None:
         "Return the state of an order, or None."
         return self.orders.get(client_order_id)
 
-    def open_orders(self) -> list[OrderState]:
-        "Return orders that can still fill, oldest first."
-        return [s for s in self.orders.values() if s.status.is_open]
+    def open_orders(self, instrument_id: str | None = None) -> list[OrderState]:
+        "Return orders that can still fill (in `instrument_id`, or all), oldest first."
+        d = self._open if instrument_id is None else self._open_by_instrument.get(instrument_id, {})
+        return sorted(d.values(), key=lambda s: self._rank[s.order.client_order_id]) if len(d) > 1 else list(d.values())
+
+    def working_qty(self, instrument_id: str) -> tuple[int, int]:
+        "Return the open (leaves) quantity of working buy orders and of working sell orders in `instrument_id`."
+        buy = sell = 0
+        for s in self._open_by_instrument.get(instrument_id, {}).values():
+            if s.order.side > 0:
+                buy += s.leaves_qty
+            else:
+                sell += s.leaves_qty
+        return buy, sell
+
+    def strategy_position(self, strategy_id: str, instrument_id: str) -> int:
+        "Return the signed position built by the fills of `strategy_id`'s orders in `instrument_id`."
+        return self.strategy_positions.get((strategy_id, instrument_id), 0)
 
     def position(self, instrument_id: str) -> Position:
         "Return the position in `instrument_id` (flat if none)."
@@ -77,8 +105,24 @@ class OMS:
         inst = self.instruments.get(instrument_id)
         return inst.multiplier if inst is not None else 1.0
 
+# %% ../../nbs/70_execution/01_oms.ipynb #0d5e1a02
+@patch
+def _track(self: OMS, new: OrderState, ev: OrderEvent) -> None:
+    cid, inst = new.order.client_order_id, new.order.instrument_id
+    by_inst = self._open_by_instrument.setdefault(inst, {})
+    if new.status.is_open:
+        self._open[cid] = by_inst[cid] = new
+    else:
+        self._open.pop(cid, None)
+        by_inst.pop(cid, None)
+    if isinstance(ev, OrderFilled):
+        self.account = self.account.apply_fill(ev, self._multiplier(ev.instrument_id))
+        key = (new.order.strategy_id, inst)
+        self.strategy_positions[key] = self.strategy_positions.get(key, 0) + int(ev.side) * ev.qty
+
 # %% ../../nbs/70_execution/01_oms.ipynb #4241e349
-def _open(self: OMS) -> None:
+@patch
+def open(self: OMS) -> None:
     "Journal the opening account once (no-op when the journal already has it)."
     if self._opened:
         return
@@ -88,7 +132,8 @@ def _open(self: OMS) -> None:
     self._opened = True
 
 
-def _new_order(self: OMS, order: Order) -> tuple[OrderState, bool]:
+@patch
+def new_order(self: OMS, order: Order) -> tuple[OrderState, bool]:
     "Register `order`; return (state, created). A known client_order_id returns its state unchanged."
     self.open()
     known = self.orders.get(order.client_order_id)
@@ -103,12 +148,14 @@ def _new_order(self: OMS, order: Order) -> tuple[OrderState, bool]:
     self.journal.append_event(STREAM, order, ts_ns=order.ts_init or self.clock.timestamp_ns())
     state = OrderState(order, ts_last=order.ts_init)
     self.orders[order.client_order_id] = state
+    self._rank[order.client_order_id] = len(self._rank)
     self.stats["orders"] += 1
     self.publish(order)
     return state, True
 
 
-def _apply(self: OMS, ev: OrderEvent) -> OrderState | None:
+@patch
+def apply(self: OMS, ev: OrderEvent) -> OrderState | None:
     "Apply an order event; return the new state, or None for a dropped duplicate fill."
     state = self.orders.get(ev.client_order_id)
     if state is None:
@@ -126,27 +173,28 @@ def _apply(self: OMS, ev: OrderEvent) -> OrderState | None:
     return new
 
 
+@patch
 def _commit(self: OMS, new: OrderState, ev: OrderEvent) -> None:
     self.orders[new.order.client_order_id] = new
+    self._track(new, ev)
     if isinstance(ev, OrderFilled):
-        self.account = self.account.apply_fill(ev, self._multiplier(ev.instrument_id))
         self.stats["fills"] += 1
     self.stats[new.status.value] += 1
     self.publish(ev)
 
 
+@patch
 def _fail(self: OMS, reason: str):
     self.halted = reason
     log.critical("OMS halted reason=%s", reason)
     raise OMSHalted(reason)
 
-
-OMS.open, OMS.new_order, OMS.apply, OMS._commit, OMS._fail = _open, _new_order, _apply, _commit, _fail
-
 # %% ../../nbs/70_execution/01_oms.ipynb #f34ab1c9
-def _recover(self: OMS) -> int:
-    "Rebuild orders, positions and cash from the journal; return the number of records replayed."
+@patch
+def recover(self: OMS) -> int:
+    "Rebuild orders, positions, cash and the indexes from the journal; return the number of records replayed."
     self.orders, n = {}, 0
+    self._reset_indexes()
     self.account = AccountState(cash=self.initial_cash)
     for entry in self.journal.read(stream=STREAM):
         n += 1
@@ -157,16 +205,13 @@ def _recover(self: OMS) -> int:
         ev = from_record({**entry.payload, "type": entry.type})
         if isinstance(ev, Order):
             self.orders[ev.client_order_id] = OrderState(ev, ts_last=ev.ts_init)
+            self._rank[ev.client_order_id] = len(self._rank)
             continue
         state = self.orders.get(ev.client_order_id)
         if state is None:
             self._fail(f"journal seq {entry.seq}: event for unknown order {ev.client_order_id}")
         new = state.apply(ev)
         self.orders[ev.client_order_id] = new
-        if isinstance(ev, OrderFilled):
-            self.account = self.account.apply_fill(ev, self._multiplier(ev.instrument_id))
-    log.info("OMS recovered records=%d orders=%d open=%d", n, len(self.orders), len(self.open_orders()))
+        self._track(new, ev)
+    log.info("OMS recovered records=%d orders=%d open=%d", n, len(self.orders), len(self._open))
     return n
-
-
-OMS.recover = _recover

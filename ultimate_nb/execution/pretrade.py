@@ -5,6 +5,9 @@ string; the caller turns a reason into an `OrderDenied` event (a denial is an ev
 exception). Limits come from `RiskSettings`, which is runtime-tunable: assign a new settings
 object to `.settings` and the next check uses it. Quantities are integers (shares/contracts),
 notional and prices in the quote currency; the collar is in basis points of the reference price.
+The position limit holds for the worst case: the position plus every working order on the side
+that adds to it (open buys for a buy, open sells for a sell), so many resting orders cannot each
+pass alone. Money and prices in a reason are short (`fmt_amount`), whatever the input.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/70_execution/pretrade.html.md"""
 
@@ -13,12 +16,21 @@ Docs: https://ultimate-nb.github.io/ultimate_nb/70_execution/pretrade.html.md"""
 # %% ../../nbs/70_execution/02_pretrade.ipynb #78cf2c97
 from __future__ import annotations
 
+import math
+
 from ..core.config import RiskSettings
 from ..core.events import Instrument, Order, OrderType
 from ..core.resilience import TokenBucket
 
 # %% auto #0
-__all__ = ['PreTradeRisk']
+__all__ = ['fmt_amount', 'PreTradeRisk']
+
+# %% ../../nbs/70_execution/02_pretrade.ipynb #5e7a0c02
+def fmt_amount(x: float) -> str:
+    "Return `x` (money or a price) for a message: 2 decimals from 0.01 to 1e12, else 4 significant digits."
+    if math.isfinite(x) and (x == 0 or 0.01 <= abs(x) < 1e12):
+        return f"{x:.2f}"
+    return f"{x:.4g}"
 
 # %% ../../nbs/70_execution/02_pretrade.ipynb #59899a20
 class PreTradeRisk:
@@ -52,6 +64,8 @@ class PreTradeRisk:
         order: Order,                 # the order to check
         position_qty: int,            # current signed position in the instrument
         ref_price: float | None,      # current mid (None when the market has not quoted yet)
+        open_buy_qty: int = 0,        # leaves quantity of the book's working buy orders in the instrument
+        open_sell_qty: int = 0,       # leaves quantity of its working sell orders there
     ) -> str | None:
         "Return why `order` must be denied, or None if it passes every limit."
         s = self._settings
@@ -64,18 +78,22 @@ class PreTradeRisk:
             return f"qty {order.qty} not a multiple of lot size {inst.lot_size}"
         if order.qty > s.max_order_qty:
             return f"qty {order.qty} > max_order_qty {s.max_order_qty}"
-        after = position_qty + int(order.side) * order.qty
+        working = open_buy_qty if order.side > 0 else -open_sell_qty
+        after = position_qty + working + int(order.side) * order.qty
         if abs(after) > s.max_position_qty:
-            return f"position would be {after}, limit {s.max_position_qty}"
+            return (f"worst-case position would be {after} (position {position_qty}, working {working:+d}), "
+                    f"limit {s.max_position_qty}")
         px = order.limit_price or order.stop_price or ref_price
         if px is None:
             return "no reference price for a market order"
-        if order.qty * px * inst.multiplier > s.max_order_notional:
-            return f"notional {order.qty * px * inst.multiplier:.2f} > max_order_notional {s.max_order_notional:.2f}"
+        notional = order.qty * px * inst.multiplier
+        if notional > s.max_order_notional:
+            return f"notional {fmt_amount(notional)} > max_order_notional {fmt_amount(s.max_order_notional)}"
         if ref_price is not None and order.order_type is OrderType.LIMIT:
             off = abs(order.limit_price / ref_price - 1.0) * 1e4
             if off > s.price_collar_bps:
-                return f"limit {order.limit_price} is {off:.0f} bps from mid {ref_price}, collar {s.price_collar_bps:.0f}"
+                return (f"limit {fmt_amount(order.limit_price)} is {fmt_amount(off)} bps from mid "
+                        f"{fmt_amount(ref_price)}, collar {fmt_amount(s.price_collar_bps)}")
         if not self._bucket.try_acquire():
             return f"order rate above {s.max_orders_per_second}/s"
         return None

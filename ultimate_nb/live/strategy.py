@@ -2,11 +2,16 @@
 
 Conventions: a strategy is a plain object whose handlers (`on_bar`, `on_quote`, `on_fill`) are
 called synchronously by the bus on the hot path; they must be quick and must not do I/O. It trades
-only through its `StrategyContext` (`submit`, `position`, `now_ns`), which the live system and
-the backtest engine both provide, so the same strategy runs unchanged in both. Client order ids
-are derived from the strategy id, the symbol and the event time that caused the order, so the
-same signal always produces the same id and a resubmission is never filled twice. Quantities are
-integer shares; a strategy states *target* positions and the context turns them into orders.
+only through its `StrategyContext` (`submit`, `position`, `open_orders`, `now_ns`), which the live
+system and the backtest engine both provide, so the same strategy runs unchanged in both. A
+strategy owns a position of its own: the sum of the fills of the orders that carry its
+`strategy_id`. `target` trades that position toward the target and waits only for the strategy's
+own working orders, so orders a user places by hand in the same book are neither flattened nor
+blocking. Before the first live bar the system may pass past bars to `warm_up` (`on_history` per
+bar), which fills indicators without trading. Client order ids are derived from the strategy id,
+the symbol and the event time that caused the order, so the same signal always produces the same
+id and a resubmission is never filled twice. Quantities are integer shares; a strategy states
+*target* positions and the context turns them into orders.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/strategy.html.md"""
 
@@ -17,9 +22,10 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from typing import Protocol
+from typing import Iterable, Protocol
 
 import numpy as np
+from fastcore.basics import patch
 
 from ..core.config import StrategySettings
 from ..core.events import Bar, Order, OrderFilled, OrderSide, OrderState, Quote
@@ -31,10 +37,10 @@ __all__ = ['log', 'StrategyContext', 'Strategy', 'MovingAverageCrossover']
 
 # %% ../../nbs/90_live/01_strategy.ipynb #f8d13bf5
 class StrategyContext(Protocol):
-    "What a strategy may do: read its position and the time, and submit orders."
+    "What a strategy may do: read positions, working orders and the time, and submit orders."
     def submit(self, order: Order) -> OrderState: ...
-    def position(self, instrument_id: str) -> int: ...
-    def open_orders(self, instrument_id: str) -> list[OrderState]: ...
+    def position(self, instrument_id: str, strategy_id: str | None = None) -> int: ...   # None: the whole book
+    def open_orders(self, instrument_id: str, strategy_id: str | None = None) -> list[OrderState]: ...
     def now_ns(self) -> int: ...
 
 
@@ -49,23 +55,46 @@ class Strategy:
         "Called once with the context before any event."
         self.ctx = ctx
 
+    @property
+    def warmup_bars(self) -> int:
+        "Bars of history per symbol the strategy wants before trading (0: none)."
+        return 0
+
+    def on_history(self, bar: Bar) -> None:
+        "Update indicators with a past `bar`; never trade here."
+
+    def warm_up(self, bars: Iterable[Bar]) -> int:
+        "Feed past `bars` (oldest first) to `on_history`; return how many."
+        n = 0
+        for bar in bars:
+            self.on_history(bar)
+            n += 1
+        return n
+
     def on_bar(self, bar: Bar) -> None: ...
     def on_quote(self, quote: Quote) -> None: ...
     def on_fill(self, fill: OrderFilled) -> None: ...
 
-    def target(self, instrument_id: str, qty: int, reason_ts: int) -> OrderState | None:
-        "Trade toward a target position of `qty`; return the order sent, or None if none was needed."
-        if self.ctx is None:
-            raise RuntimeError(f"strategy {self.strategy_id} was not started")
-        if self.ctx.open_orders(instrument_id):
-            return None                       # one working order per symbol at a time
-        delta = qty - self.ctx.position(instrument_id)
-        if delta == 0:
-            return None
-        order = Order(f"{self.strategy_id}-{instrument_id}-{reason_ts}", instrument_id,
-                      OrderSide.BUY if delta > 0 else OrderSide.SELL, abs(delta),
-                      strategy_id=self.strategy_id, ts_init=self.ctx.now_ns())
-        return self.ctx.submit(order)
+# %% ../../nbs/90_live/01_strategy.ipynb #9c1f0a02
+@patch
+def target(
+    self: Strategy,
+    instrument_id: str,   # symbol to trade
+    qty: int,             # signed target of the strategy's own position, shares
+    reason_ts: int,       # ns time of the event that caused it: makes the client order id
+) -> OrderState | None:   # the order sent, or None if none was needed
+    "Trade the strategy's own position toward `qty`; return the order sent, or None."
+    if self.ctx is None:
+        raise RuntimeError(f"strategy {self.strategy_id} was not started")
+    if self.ctx.open_orders(instrument_id, self.strategy_id):
+        return None
+    delta = qty - self.ctx.position(instrument_id, self.strategy_id)
+    if delta == 0:
+        return None
+    order = Order(f"{self.strategy_id}-{instrument_id}-{reason_ts}", instrument_id,
+                  OrderSide.BUY if delta > 0 else OrderSide.SELL, abs(delta),
+                  strategy_id=self.strategy_id, ts_init=self.ctx.now_ns())
+    return self.ctx.submit(order)
 
 # %% ../../nbs/90_live/01_strategy.ipynb #2dee50be
 class MovingAverageCrossover(Strategy):
@@ -90,11 +119,22 @@ class MovingAverageCrossover(Strategy):
         fast, slow = arr[-self.settings.fast:].mean(), arr.mean()
         return int(np.sign(fast - slow))
 
+    @property
+    def warmup_bars(self) -> int:
+        "The slow window: bars needed before the first signal."
+        return self.settings.slow
+
+    def on_history(self, bar: Bar) -> None:
+        "Update the averages and the signal with `bar`, without trading."
+        c = self.closes.get(bar.instrument_id)
+        if c is None or c.maxlen != self.settings.slow:
+            c = self.closes[bar.instrument_id] = deque(c or (), maxlen=self.settings.slow)
+        c.append(bar.close)
+        self.signals[bar.instrument_id] = self.signal(bar.instrument_id)
+
     def on_bar(self, bar: Bar) -> None:
         "Update the averages with `bar` and trade toward the new target."
-        c = self.closes.setdefault(bar.instrument_id, deque(maxlen=self.settings.slow))
-        c.append(bar.close)
-        sig = self.signal(bar.instrument_id)
-        self.signals[bar.instrument_id] = sig
+        self.on_history(bar)
+        sig = self.signals[bar.instrument_id]
         if self.settings.enabled and sig != 0:
             self.target(bar.instrument_id, sig * self.settings.order_qty, bar.ts_event)

@@ -7,7 +7,11 @@ nothing else differs between the two. Market data from outside (`ingest`, `inges
 validated at the boundary: a bad event is counted in `ultimate_bad_events_total`, logged once with
 its reason and dropped, and the loop goes on. Runtime settings changes are journaled (stream
 `"config"`) before they take effect and replayed at start, like orders and fills (stream
-`"orders"`), so a restart comes back with the same positions, cash, open orders and limits.
+`"orders"`), so a restart comes back with the same positions, cash, open orders and limits. At
+each bar end the simulator's mids and variances are journaled (stream `"marks"`), and a restart
+resumes the market from the last of them, so prices and equity continue instead of jumping back
+to the initial prices. The strategy is warmed up at start from a simulated back-history, so it
+trades on the first live bar.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/system.html.md"""
 
@@ -17,9 +21,14 @@ Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/system.html.md"""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any
+
+import numpy as np
+from fastcore.basics import patch
+from sqlalchemy import select
 
 from ..core.bus import MessageBus
 from ..core.clock import Clock, LiveClock, SimClock
@@ -39,12 +48,13 @@ from .strategy import MovingAverageCrossover, Strategy
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'MARKET_DATA', 'ORDER_EVENTS', 'TradingSystem']
+__all__ = ['log', 'MARKET_DATA', 'ORDER_EVENTS', 'MARKS', 'TradingSystem']
 
 # %% ../../nbs/90_live/02_system.ipynb #189a5a53
 MARKET_DATA = (Quote, Trade, Bar, BookSnapshot)
 ORDER_EVENTS = {OrderSubmitted: "submitted", OrderAccepted: "accepted", OrderDenied: "denied",
                 OrderRejected: "rejected", OrderCanceled: "canceled", OrderExpired: "expired"}
+MARKS = "marks"      # journal stream: the simulator's mids and variances at each bar end
 
 
 class TradingSystem:
@@ -62,9 +72,7 @@ class TradingSystem:
         self.bus = MessageBus("book", on_error=self._on_handler_error)
         self.journal = Journal(make_engine(settings.store.url, settings.store.var_dir))
         self.settings = self._replay_config(settings)
-        mkt = self.settings.market
-        self.simulator = MarketSimulator(mkt, start_ns=self.clock.timestamp_ns(), mu=mkt.drift,
-                                         trade_rate=mkt.trade_rate)
+        self.simulator = self._make_simulator()
         self.instruments = self.simulator.instruments
         self.oms = OMS(self.journal, self.clock, self.instruments, self.settings.broker.initial_cash,
                        publish=self.bus.publish)
@@ -75,16 +83,69 @@ class TradingSystem:
         restored = self.broker.restore(self.oms.open_orders())
         self.strategy = strategy or MovingAverageCrossover(self.settings.strategy)
         self.marks: dict[str, float] = {}
+        self._marks_ts = 0
+        for q in map(self.simulator.last_quote, self.simulator.symbols):   # the market as it opens
+            self.marks[q.instrument_id] = q.mid
+            self.broker.on_quote(q)
         self.started_ns = self.clock.timestamp_ns()
         self._wire()
         self.strategy.on_start(self)
+        self._warm_up()
         for c in ("journal", "oms", "broker", "feed", "strategy"):
             self.health.set(c, "ok")
         log.info("book assembled symbols=%s orders=%d open=%d restored_at_venue=%d cash=%.2f",
                  ",".join(self.instruments), len(self.oms.orders), len(self.oms.open_orders()), restored,
                  self.oms.account.cash)
 
+# %% ../../nbs/90_live/02_system.ipynb #3e9a7b02
+@patch
+def _last_marks(self: TradingSystem) -> tuple[int, dict] | None:
+    "Return (seq, payload) of the newest entry of the marks stream, or None."
+    t = self.journal.table
+    q = select(t.c.seq, t.c.payload).where(t.c.stream == MARKS).order_by(t.c.seq.desc()).limit(1)
+    with self.journal.engine.connect() as conn:
+        row = conn.execute(q).first()
+    return None if row is None else (int(row.seq), json.loads(row.payload))
+
+
+@patch
+def _make_simulator(self: TradingSystem) -> MarketSimulator:
+    "Return the market: fresh from the settings, or resumed from the last journaled marks."
+    mkt, kw = self.settings.market, {}
+    last = self._last_marks() if mkt.resume else None
+    if last is not None:
+        seq, p = last
+        saved = dict(zip(p["symbols"], zip(p["mids"], p["variances"])))
+        kw = dict(prices=[saved.get(s, (px, 0.0))[0] for s, px in zip(mkt.symbols, mkt.initial_prices)],
+                  variances=[saved.get(s, (0.0, vol**2))[1] for s, vol in zip(mkt.symbols, mkt.vols)],
+                  rng=np.random.default_rng([mkt.seed, seq]))
+        log.info("market resumed from journal seq=%d mids=%s", seq, kw["prices"])
+    return MarketSimulator(mkt, start_ns=self.clock.timestamp_ns(), mu=mkt.drift, trade_rate=mkt.trade_rate, **kw)
+
+
+@patch
+def _journal_marks(self: TradingSystem, ts_ns: int) -> None:
+    "Journal the simulator's state once per bar end (the first bar event of each end)."
+    if ts_ns <= self._marks_ts:
+        return
+    self._marks_ts = ts_ns
+    sim = self.simulator
+    self.journal.append(MARKS, "Marks", {"symbols": sim.symbols, "mids": sim.mids.tolist(),
+                                         "variances": sim.variances.tolist(), "marks": dict(self.marks)}, ts_ns)
+
+
+@patch
+def _warm_up(self: TradingSystem) -> int:
+    "Feed the strategy its back-history (no orders); return the number of bars."
+    n = self.strategy.warmup_bars
+    if not self.settings.strategy.warm_up or n <= 0:
+        return 0
+    k = self.strategy.warm_up(self.simulator.history(n))
+    log.info("strategy warmed up strategy=%s bars=%d", self.strategy.strategy_id, k)
+    return k
+
 # %% ../../nbs/90_live/02_system.ipynb #6cbb13b4
+@patch
 def _wire(self: TradingSystem) -> None:
     b, m = self.bus, self.metrics
     b.subscribe(Quote, self._on_quote, name="marks+broker")
@@ -104,17 +165,21 @@ def _wire(self: TradingSystem) -> None:
     b.subscribe("*", count, name="metrics")
 
 
+@patch
 def _on_quote(self: TradingSystem, q: Quote) -> None:
     self.marks[q.instrument_id] = q.mid
     self.broker.on_quote(q)
 
 
+@patch
 def _on_bar(self: TradingSystem, bar: Bar) -> None:
+    self._journal_marks(bar.ts_event)
     with self.metrics.time("strategy"):
         self.strategy.on_bar(bar)
     self.update_account_metrics()
 
 
+@patch
 def _on_fill(self: TradingSystem, f: OrderFilled) -> None:
     self.metrics.record_fill(f.instrument_id, f.side, f.qty)
     self.metrics.orders.labels(status=self.oms.order(f.client_order_id).status.value).inc()
@@ -122,12 +187,14 @@ def _on_fill(self: TradingSystem, f: OrderFilled) -> None:
     self.update_account_metrics()
 
 
+@patch
 def _on_handler_error(self: TradingSystem, handler: str, event: Any, exc: BaseException) -> None:
     self.metrics.bus_handler_errors.labels(handler=handler).inc()
     if isinstance(exc, OMSHalted):
         self.health.set("oms", "down", str(exc))
 
 
+@patch
 def _on_venue_event(self: TradingSystem, ev: Any) -> None:
     "Pass a venue report to the OMS; an inconsistency halts the book (fail closed)."
     try:
@@ -136,20 +203,17 @@ def _on_venue_event(self: TradingSystem, ev: Any) -> None:
         self.health.set("oms", "down", str(e))
         log.critical("book halted by venue event type=%s coid=%s", type(ev).__name__, ev.client_order_id)
 
-
-TradingSystem._wire, TradingSystem._on_quote, TradingSystem._on_bar = _wire, _on_quote, _on_bar
-TradingSystem._on_fill, TradingSystem._on_handler_error, TradingSystem._on_venue_event = (
-    _on_fill, _on_handler_error, _on_venue_event)
-
 # %% ../../nbs/90_live/02_system.ipynb #b35353d1
-def _submit_order(self: TradingSystem, order: Order) -> OrderState:
+@patch
+def submit_order(self: TradingSystem, order: Order) -> OrderState:
     "Run `order` through OMS, pre-trade risk and the broker; return its state afterwards."
     t0 = time.perf_counter_ns()
     state, created = self.oms.new_order(order)
     if not created:
         return state
     cid, now = order.client_order_id, self.clock.timestamp_ns()
-    reason = self.risk.check(order, self.oms.position(order.instrument_id).qty, self.marks.get(order.instrument_id))
+    inst = order.instrument_id
+    reason = self.risk.check(order, self.oms.position(inst).qty, self.marks.get(inst), *self.oms.working_qty(inst))
     if reason is not None:
         log.info("order denied coid=%s reason=%s", cid, reason)
         return self.oms.apply(OrderDenied(cid, reason, now, now))
@@ -159,7 +223,8 @@ def _submit_order(self: TradingSystem, order: Order) -> OrderState:
     return self.oms.order(cid)
 
 
-def _cancel_order(self: TradingSystem, client_order_id: str) -> OrderState:
+@patch
+def cancel_order(self: TradingSystem, client_order_id: str) -> OrderState:
     "Ask the venue to cancel an open order; return its state afterwards."
     s = self.oms.order(client_order_id)
     if s is None:
@@ -170,21 +235,42 @@ def _cancel_order(self: TradingSystem, client_order_id: str) -> OrderState:
     return self.oms.order(client_order_id)
 
 
-TradingSystem.submit_order, TradingSystem.cancel_order = _submit_order, _cancel_order
-TradingSystem.submit = _submit_order                                   # StrategyContext
-TradingSystem.position = lambda self, instrument_id: self.oms.position(instrument_id).qty
-TradingSystem.open_orders = lambda self, instrument_id: [
-    s for s in self.oms.open_orders() if s.order.instrument_id == instrument_id]
-TradingSystem.now_ns = lambda self: self.clock.timestamp_ns()
+@patch
+def submit(self: TradingSystem, order: Order) -> OrderState:
+    "`StrategyContext.submit`: the same as `submit_order`."
+    return self.submit_order(order)
+
+
+@patch
+def position(self: TradingSystem, instrument_id: str, strategy_id: str | None = None) -> int:
+    "Return the book's signed position in `instrument_id`, or only the part built by `strategy_id`'s orders."
+    if strategy_id is None:
+        return self.oms.position(instrument_id).qty
+    return self.oms.strategy_position(strategy_id, instrument_id)
+
+
+@patch
+def open_orders(self: TradingSystem, instrument_id: str, strategy_id: str | None = None) -> list[OrderState]:
+    "Return the open orders in `instrument_id` (of `strategy_id` only, if given), oldest first."
+    states = self.oms.open_orders(instrument_id)
+    return states if strategy_id is None else [s for s in states if s.order.strategy_id == strategy_id]
+
+
+@patch
+def now_ns(self: TradingSystem) -> int:
+    "Return the book's clock, ns since epoch."
+    return self.clock.timestamp_ns()
 
 # %% ../../nbs/90_live/02_system.ipynb #a1dcd30a
+@patch
 def _bad(self: TradingSystem, source: str, reason: str, detail: str) -> str:
     self.metrics.bad_events.labels(source=source, reason=reason).inc()
     log.warning("bad event dropped source=%s reason=%s detail=%s", source, reason, detail)
     return f"{reason}: {detail}"
 
 
-def _ingest(self: TradingSystem, ev: Any, source: str = "external") -> str | None:
+@patch
+def ingest(self: TradingSystem, ev: Any, source: str = "external") -> str | None:
     "Publish a market-data event; return None, or the reason it was dropped."
     if not isinstance(ev, MARKET_DATA):
         return self._bad(source, "not_market_data", type(ev).__name__)
@@ -194,7 +280,8 @@ def _ingest(self: TradingSystem, ev: Any, source: str = "external") -> str | Non
     return None
 
 
-def _ingest_record(self: TradingSystem, record: Any, source: str = "external") -> str | None:
+@patch
+def ingest_record(self: TradingSystem, record: Any, source: str = "external") -> str | None:
     "Decode and publish a market-data record; return None, or the reason it was dropped."
     if not isinstance(record, dict):
         return self._bad(source, "not_a_mapping", type(record).__name__)
@@ -204,10 +291,8 @@ def _ingest_record(self: TradingSystem, record: Any, source: str = "external") -
         return self._bad(source, "invalid", str(e))
     return self.ingest(ev, source)
 
-
-TradingSystem._bad, TradingSystem.ingest, TradingSystem.ingest_record = _bad, _ingest, _ingest_record
-
 # %% ../../nbs/90_live/02_system.ipynb #32c7a890
+@patch
 def _replay_config(self: TradingSystem, settings: Settings) -> Settings:
     for e in self.journal.read(stream="config"):
         try:
@@ -217,22 +302,22 @@ def _replay_config(self: TradingSystem, settings: Settings) -> Settings:
     return settings
 
 
-def _update_settings(self: TradingSystem, changes: dict[str, Any]) -> Settings:
+@patch
+def update_settings(self: TradingSystem, changes: dict[str, Any]) -> Settings:
     "Validate, journal, then apply runtime changes such as {'risk.max_order_qty': 500}."
     new = update_runtime(self.settings, changes)
     seq = self.journal.append("config", "SettingsChanged", {"changes": changes}, self.clock.timestamp_ns())
     self.settings = new
     self.risk.settings = new.risk
-    self.strategy.settings = new.strategy if hasattr(self.strategy, "settings") else None
+    if hasattr(self.strategy, "settings"):
+        self.strategy.settings = new.strategy
     logging.getLogger("ultimate_nb").setLevel(new.logging.level)
     log.info("settings changed seq=%d changes=%s", seq, changes)
     return new
 
-
-TradingSystem._replay_config, TradingSystem.update_settings = _replay_config, _update_settings
-
 # %% ../../nbs/90_live/02_system.ipynb #ec5b71b5
-def _account_snapshot(self: TradingSystem) -> dict[str, Any]:
+@patch
+def account_snapshot(self: TradingSystem) -> dict[str, Any]:
     "Return cash, equity, P&L and positions marked at the last mids, JSON-ready."
     acct, rows = self.oms.account, []
     for p in acct.positions:
@@ -248,7 +333,8 @@ def _account_snapshot(self: TradingSystem) -> dict[str, Any]:
             "halt_reason": self.oms.halted}
 
 
-def _update_account_metrics(self: TradingSystem) -> None:
+@patch
+def update_account_metrics(self: TradingSystem) -> None:
     "Refresh the account and position gauges."
     acct = self.oms.account
     mv = 0.0
@@ -261,11 +347,9 @@ def _update_account_metrics(self: TradingSystem) -> None:
                              unrealized_pnl=sum(p.unrealized_pnl(self.marks.get(p.instrument_id, p.avg_price))
                                                 for p in acct.positions))
 
-
-TradingSystem.account_snapshot, TradingSystem.update_account_metrics = _account_snapshot, _update_account_metrics
-
 # %% ../../nbs/90_live/02_system.ipynb #e93d965a
-async def _run(self: TradingSystem, stop: asyncio.Event | None = None, duration: float | None = None) -> None:
+@patch
+async def run(self: TradingSystem, stop: asyncio.Event | None = None, duration: float | None = None) -> None:
     "Stream market data into the book until `stop` is set or `duration` seconds of wall time pass."
     stop = stop or asyncio.Event()
     self.metrics.up.set(1)
@@ -278,7 +362,8 @@ async def _run(self: TradingSystem, stop: asyncio.Event | None = None, duration:
         self.health.set("feed", "down", "stopped")
 
 
-def _run_simulated(self: TradingSystem, n_steps: int) -> int:
+@patch
+def run_simulated(self: TradingSystem, n_steps: int) -> int:
     "Advance the simulator `n_steps` ticks on the SimClock, publishing every event; return events."
     if not isinstance(self.clock, SimClock):
         raise TypeError(f"clock must be a SimClock for run_simulated, was {type(self.clock).__name__}")
@@ -292,9 +377,7 @@ def _run_simulated(self: TradingSystem, n_steps: int) -> int:
     return n
 
 
-def _close(self: TradingSystem) -> None:
+@patch
+def close(self: TradingSystem) -> None:
     "Release the journal's connections."
     self.journal.close()
-
-
-TradingSystem.run, TradingSystem.run_simulated, TradingSystem.close = _run, _run_simulated, _close
