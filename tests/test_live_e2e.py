@@ -14,6 +14,7 @@ from websockets.sync.client import connect
 from conftest import eventually
 
 NO_STRATEGY = ("--set", "strategy.enabled=false")
+TOKEN = "e2e-test-token-0123456789abcdefghij"   # the book refuses tokens under 32 characters
 
 
 def _stream(book, types="Quote,OrderFilled"):
@@ -50,7 +51,7 @@ def _book_state(book):
 
 
 def test_rest_order_fills_on_stream_and_metrics_then_survives_kill_9(start_book, tmp_path):
-    book = start_book(tmp_path, speed=60, extra_args=NO_STRATEGY)
+    book = start_book(tmp_path, token=TOKEN, speed=60, extra_args=NO_STRATEGY)
     with _stream(book) as ws:
         msft = _receive_until(ws, lambda m: m["type"] == "Quote" and m["instrument_id"] == "MSFT")
         r = book.post("/api/v1/orders", {"symbol": "AAPL", "side": "buy", "qty": 100, "client_order_id": "e2e-1"})
@@ -84,7 +85,7 @@ def test_rest_order_fills_on_stream_and_metrics_then_survives_kill_9(start_book,
 
 
 def test_sigterm_stops_cleanly_and_restart_keeps_positions(start_book, tmp_path):
-    book = start_book(tmp_path, speed=60, extra_args=NO_STRATEGY)
+    book = start_book(tmp_path, token=TOKEN, speed=60, extra_args=NO_STRATEGY)
     assert book.post("/api/v1/orders", {"symbol": "SPY", "side": "sell", "qty": 30}).status_code == 201
     before = _book_state(book)
     assert book.kill(signal.SIGTERM) == 0
@@ -94,7 +95,7 @@ def test_sigterm_stops_cleanly_and_restart_keeps_positions(start_book, tmp_path)
 
 
 def test_bad_input_gets_4xx_with_reason_and_loop_keeps_running(start_book, tmp_path):
-    book = start_book(tmp_path, speed=60, extra_args=NO_STRATEGY)
+    book = start_book(tmp_path, token=TOKEN, speed=60, extra_args=NO_STRATEGY)
     url = f"{book.rest_url}/api/v1/orders"
     assert httpx.get(f"{book.rest_url}/api/v1/positions", timeout=5).status_code == 401
     assert httpx.post(url, json={"symbol": "AAPL", "side": "buy", "qty": 1},
@@ -121,7 +122,8 @@ def test_bad_input_gets_4xx_with_reason_and_loop_keeps_running(start_book, tmp_p
 
 
 def test_builtin_strategy_trades_in_accelerated_time(start_book, tmp_path):
-    book = start_book(tmp_path, speed=1200, extra_args=("--set", "strategy.fast=2", "--set", "strategy.slow=4"))
+    book = start_book(tmp_path, token=TOKEN, speed=1200,
+                      extra_args=("--set", "strategy.fast=2", "--set", "strategy.slow=4"))
 
     def strategy_orders():
         return [o for o in book.get("/api/v1/orders").json()["orders"] if o["strategy_id"] == "mac"]

@@ -33,7 +33,8 @@ RUNTIME = {"runtime": True}
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: NaN and infinities are refused like any invalid value, naming the field
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class ServerSettings(_Section):

@@ -24,8 +24,8 @@ from enum import Enum, IntEnum
 from typing import Any
 
 # %% auto #0
-__all__ = ['Fill', 'OrderEvent', 'EVENT_TYPES', 'StrEnum', 'OrderSide', 'AssetClass', 'OptionRight', 'OrderType', 'TimeInForce',
-           'Liquidity', 'Instrument', 'Quote', 'Trade', 'Bar', 'BookSnapshot', 'Order', 'OrderStatus',
+__all__ = ['TS_MAX', 'Fill', 'OrderEvent', 'EVENT_TYPES', 'StrEnum', 'OrderSide', 'AssetClass', 'OptionRight', 'OrderType',
+           'TimeInForce', 'Liquidity', 'Instrument', 'Quote', 'Trade', 'Bar', 'BookSnapshot', 'Order', 'OrderStatus',
            'InvalidOrderTransition', 'OrderSubmitted', 'OrderAccepted', 'OrderDenied', 'OrderRejected', 'OrderCanceled',
            'OrderExpired', 'OrderFilled', 'OrderState', 'Position', 'AccountState', 'to_record', 'from_record']
 
@@ -106,9 +106,12 @@ def _check_qty(name: str, v: Any, allow_zero: bool = False) -> int:
     return i
 
 
+TS_MAX = 2**63 - 1   # int64 ns since epoch (2262-04-11), what the journal and numpy can hold
+
+
 def _check_ts(name: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise ValueError(f"{name} must be a non-negative integer of ns since epoch, was {v!r}")
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= TS_MAX:
+        raise ValueError(f"{name} must be an integer of ns since epoch in [0, 2**63 - 1], was {v!r}")
     return v
 
 

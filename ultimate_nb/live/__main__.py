@@ -4,9 +4,13 @@ Usage: `python -m ultimate_nb.live [--config FILE] [--duration S] [--speed X] [-
 With no arguments it runs on the embedded defaults: the seeded simulator at real-time speed, the
 paper broker, the SQLite journal in `./var/`, REST on 127.0.0.1:8081, the stream on :8082 and
 metrics on :8083, until interrupted. When `ULTIMATE_SERVER__API_TOKEN` is blank a token is
-generated once into `var/api_token` (mode 0600) and reused; it is never logged. SIGINT/SIGTERM
-stop the feed, close the servers and the journal; the journal is committed on every write, so
-even `kill -9` loses nothing that was acted on.
+generated once into `var/api_token` (mode 0600) and reused; it is never logged. A configured
+token must have at least 32 characters: a shorter one stops the start with exit code 2 and an
+error naming `ULTIMATE_SERVER__API_TOKEN` (not the token). On loopback `/docs` and
+`/openapi.json` are public; binding `server.host` beyond loopback logs a warning and puts them
+behind the token too (the servers speak plain HTTP: put TLS in front). SIGINT/SIGTERM stop the
+feed, close the servers and the journal; the journal is committed on every write, so even
+`kill -9` loses nothing that was acted on.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/main.html.md"""
 
@@ -30,13 +34,13 @@ import uvicorn
 
 from ..core.config import ConfigError, Settings, deep_merge, load_settings, parse_overrides
 from ..core.logging import configure_logging, register_secret
-from .api import create_metrics_app, create_rest_app, create_ws_app
+from .api import create_metrics_app, create_rest_app, create_ws_app, is_loopback
 from .system import TradingSystem
 
 log = logging.getLogger("ultimate_nb.live")
 
 # %% auto #0
-__all__ = ['log', 'build_parser', 'settings_from_args', 'resolve_token', 'LiveRunner', 'main']
+__all__ = ['log', 'MIN_TOKEN_CHARS', 'build_parser', 'settings_from_args', 'resolve_token', 'LiveRunner', 'main']
 
 # %% ../../nbs/90_live/04_main.ipynb #44f65f73
 def build_parser() -> argparse.ArgumentParser:
@@ -68,11 +72,16 @@ def settings_from_args(argv: list[str] | None = None, env_file: str | Path | Non
     return load_settings(a.config, overrides=deep_merge(parse_overrides(a.set), cli), env_file=env_file)
 
 # %% ../../nbs/90_live/04_main.ipynb #399662a7
+MIN_TOKEN_CHARS = 32   # secrets.token_urlsafe(24) has 32; a short token can be guessed
+
+
 def resolve_token(settings: Settings) -> str:
     "Return the API token: from settings, else from var/api_token, else a new one saved there (0600)."
     tok = settings.server.api_token.get_secret_value()
+    where = "invalid setting server.api_token (ULTIMATE_SERVER__API_TOKEN)"
     if not tok:
         path = Path(settings.store.var_dir) / "api_token"
+        where = f"invalid token file {path} (delete it to generate a new token)"
         if path.is_file() and path.read_text().strip():
             tok = path.read_text().strip()
         else:
@@ -82,6 +91,9 @@ def resolve_token(settings: Settings) -> str:
             with os.fdopen(fd, "w") as f:
                 f.write(tok + "\n")
             log.info("api token generated path=%s", path)
+    if len(tok) < MIN_TOKEN_CHARS:
+        raise ConfigError(f"{where}: the API token must have at least {MIN_TOKEN_CHARS} characters, had {len(tok)}; "
+                          "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
     register_secret(tok)
     return tok
 
@@ -97,12 +109,16 @@ class LiveRunner:
 
     def __init__(self, settings: Settings, system: TradingSystem | None = None):
         self.settings = settings
+        self.token = resolve_token(settings)        # first: a refused token leaves nothing open
         self.system = system or TradingSystem(settings)
-        self.token = resolve_token(settings)
         self.stop = asyncio.Event()
         self.ports: dict[str, int] = {}
         srv = settings.server
-        apps = {"rest": (create_rest_app(self.system, self.token), srv.rest_port),
+        loopback = is_loopback(srv.host)
+        if not loopback:
+            log.warning("binding beyond loopback host=%s: /docs and /openapi.json need the token; "
+                        "/health and /metrics stay open; traffic is plain HTTP (put TLS in front)", srv.host)
+        apps = {"rest": (create_rest_app(self.system, self.token, public_docs=loopback), srv.rest_port),
                 "ws": (create_ws_app(self.system, self.token), srv.ws_port),
                 "metrics": (create_metrics_app(self.system), srv.metrics_port)}
         self.servers = {name: _Server(uvicorn.Config(app, host=srv.host, port=port, log_config=None,
@@ -159,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runner = LiveRunner(settings)
         asyncio.run(runner.run(duration=settings.run.duration))
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except OSError as e:
         log.critical("cannot start error=%s", e)
         return 1

@@ -2,14 +2,20 @@
 
 Conventions: every endpoint except `/health` and `/metrics` requires `Authorization: Bearer
 <token>` (the WebSocket also accepts `?token=`, since browsers cannot set headers on a
-WebSocket). Bad requests get a 4xx with a reason in `detail`: 401 for a missing or wrong token,
-404 for an unknown order, 422 for malformed JSON, an unknown symbol, an invalid value or a
-denied order, 409 for canceling an order that is no longer open, 503 when the book is halted.
-Nothing a client sends can crash the book: handlers call the same `TradingSystem` methods the
-strategy uses. Orders are JSON with `symbol, side, qty, type, limit_price, stop_price, tif,
-client_order_id`; omitting `client_order_id` makes the server choose one, sending one makes the
-request idempotent (a repeat returns the existing order with 200 instead of 201). Each request
-is logged under a correlation id, the caller's `X-Correlation-ID` if well formed, echoed back.
+WebSocket). `/docs` and `/openapi.json` are served without a token while the server binds to
+loopback only (127.0.0.1, ::1, localhost) and require it when it binds beyond. Bad requests get
+a 4xx with a reason in `detail`: 401 for a missing or wrong token, 404 for an unknown order, 422
+for malformed JSON, an unknown symbol, an invalid value (NaN, infinities and numbers beyond
+float64 included, the field named in `loc`) or a denied order, 409 for canceling an order that is
+no longer open, 503 when the book is halted; the OpenAPI schema declares these bodies. Nothing a
+client sends can crash the book: handlers call the same `TradingSystem` methods the strategy uses,
+as `async def` on the event-loop thread that runs the market, so no request races the book; an
+unexpected exception becomes a 500, logged. Every response, 5xx included, is counted in
+`ultimate_http_requests_total`. Orders are JSON with `symbol, side, qty, type, limit_price,
+stop_price, tif, client_order_id`; omitting `client_order_id` makes the server choose one,
+sending one makes the request idempotent (a repeat returns the existing order with 200 instead of
+201). Each request is logged under a correlation id, the caller's `X-Correlation-ID` if well
+formed, echoed back.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/api.html.md"""
 
@@ -19,7 +25,9 @@ Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/api.html.md"""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
+import ipaddress
 import json
 import logging
 import math
@@ -28,8 +36,11 @@ import uuid
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.config import ConfigError, runtime_fields
 from ..core.logging import correlation, new_correlation_id
@@ -44,8 +55,9 @@ from .system import TradingSystem
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'STREAM_TYPES', 'order_json', 'OrderRequest', 'SettingsPatch', 'require_token', 'create_rest_app',
-           'create_ws_app', 'create_metrics_app']
+__all__ = ['log', 'STREAM_TYPES', 'order_json', 'OrderRequest', 'SettingsPatch', 'ErrorBody', 'ValidationIssue', 'DeniedOrder',
+           'UnprocessableBody', 'require_token', 'is_loopback', 'create_rest_app', 'create_ws_app',
+           'create_metrics_app']
 
 # %% ../../nbs/90_live/03_api.ipynb #b5a4f144
 def order_json(s: OrderState) -> dict[str, Any]:
@@ -76,8 +88,57 @@ class SettingsPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     changes: dict[str, Any] = Field(min_length=1)
 
+# %% ../../nbs/90_live/03_api.ipynb #54f775d4
+class ErrorBody(BaseModel):
+    "A 4xx or 5xx answer: `detail` says why."
+    detail: str
+
+
+class ValidationIssue(BaseModel):
+    "One problem in a request, as pydantic reports it."
+    loc: list[str | int]                 # where: ["body", "limit_price"]
+    msg: str                             # what is wrong
+    type: str                            # pydantic's error code, e.g. "finite_number"
+    input: Any = None                    # the value sent; NaN and infinities as "nan", "inf", "-inf"
+    ctx: dict[str, Any] | None = None    # the rule's parameters, e.g. {"gt": 0}
+
+
+class DeniedOrder(BaseModel):
+    "An order that pre-trade risk denied: the reason and the order as journaled."
+    reason: str
+    order: dict[str, Any]
+
+
+class UnprocessableBody(BaseModel):
+    "A 422 answer."
+    detail: list[ValidationIssue] | DeniedOrder | str
+
+
+_RESPONSES = {401: (ErrorBody, "Missing or wrong bearer token"), 404: (ErrorBody, "Unknown order"),
+              409: (ErrorBody, "The order id is taken by another order, or the order is no longer open"),
+              422: (UnprocessableBody, "Invalid request, unknown symbol or denied order"),
+              503: (ErrorBody, "The book is halted")}
+
+
+def _responses(*codes: int) -> dict[int, dict[str, Any]]:
+    return {c: {"model": _RESPONSES[c][0], "description": _RESPONSES[c][1]} for c in codes}
+
+
+def _json_safe(v: Any) -> Any:
+    "Return `v` with non-finite floats as strings and other objects JSON cannot carry as their str."
+    if isinstance(v, float):
+        return v if math.isfinite(v) else str(v)
+    if v is None or isinstance(v, (str, int, bool)):
+        return v
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    return str(v)
+
 # %% ../../nbs/90_live/03_api.ipynb #aed85b86
 _CID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+_BEARER = HTTPBearer(auto_error=False, description="The API token: `Authorization: Bearer <token>`.")
 
 
 def _token_ok(given: str | None, token: str) -> bool:
@@ -92,48 +153,52 @@ def _bearer(header: str | None) -> str | None:
 
 def require_token(token: str):
     "Return a FastAPI dependency that rejects requests without `Authorization: Bearer <token>`."
-    def check(request: Request) -> None:
-        if not _token_ok(_bearer(request.headers.get("authorization")), token):
+    async def check(creds: HTTPAuthorizationCredentials | None = Depends(_BEARER)) -> None:
+        if creds is None or not _token_ok(creds.credentials.strip(), token):
             raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
     return check
 
-# %% ../../nbs/90_live/03_api.ipynb #b3ada687
-def create_rest_app(system: TradingSystem, token: str) -> FastAPI:
-    "Return the REST app: /health and the authenticated /api/v1 routes."
-    app = FastAPI(title="ultimate_nb trading API", version="1", docs_url="/docs", redoc_url=None)
-    auth = [Depends(require_token(token))]
 
-    @app.middleware("http")
-    async def correlate_and_count(request: Request, call_next):
-        given = request.headers.get("x-correlation-id", "")
-        cid = given if _CID_RE.match(given) else new_correlation_id()
-        with correlation(cid):
-            resp = await call_next(request)
-        resp.headers["X-Correlation-ID"] = cid
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        system.metrics.http_requests.labels(path=path, method=request.method, code=str(resp.status_code)).inc()
-        return resp
+def is_loopback(host: str) -> bool:
+    "Return whether bind address `host` is reachable from this machine only."
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+# %% ../../nbs/90_live/03_api.ipynb #b3ada687
+def create_rest_app(
+    system: TradingSystem,      # the book the API serves
+    token: str,                 # the bearer token every /api/v1 route requires
+    public_docs: bool = True,   # serve /docs and /openapi.json without the token (loopback binds)
+) -> FastAPI:
+    "Return the REST app: /health, the API docs and the authenticated /api/v1 routes."
+    app = FastAPI(title="ultimate_nb trading API", version="1", docs_url=None, redoc_url=None, openapi_url=None)
+    auth = [Depends(require_token(token))]
+    _add_plumbing(app, system)
+    _add_docs_routes(app, [] if public_docs else auth)
 
     @app.get("/health")
-    def health():
+    async def health():
         snap = system.health.snapshot()
         snap.update(uptime_s=(system.clock.timestamp_ns() - system.started_ns) / 1e9,
                     journal_seq=system.journal.last_seq(), halted=system.oms.halted is not None,
                     halt_reason=system.oms.halted)
         return JSONResponse(snap, status_code=system.health.http_status())
 
-    @app.get("/api/v1/positions", dependencies=auth)
-    def positions():
+    @app.get("/api/v1/positions", dependencies=auth, responses=_responses(401))
+    async def positions():
         return system.account_snapshot()
 
-    @app.get("/api/v1/orders", dependencies=auth)
-    def orders(status: Literal["open", "all"] = "all", limit: int = Query(500, gt=0, le=10_000)):
+    @app.get("/api/v1/orders", dependencies=auth, responses=_responses(401, 422))
+    async def orders(status: Literal["open", "all"] = "all", limit: int = Query(500, gt=0, le=10_000)):
         states = system.oms.open_orders() if status == "open" else list(system.oms.orders.values())
         return {"orders": [order_json(s) for s in states[-limit:]]}
 
-    @app.get("/api/v1/orders/{client_order_id}", dependencies=auth)
-    def get_order(client_order_id: str):
+    @app.get("/api/v1/orders/{client_order_id}", dependencies=auth, responses=_responses(401, 404, 422))
+    async def get_order(client_order_id: str):
         s = system.oms.order(client_order_id)
         if s is None:
             raise HTTPException(404, f"unknown client_order_id {client_order_id!r}")
@@ -143,10 +208,43 @@ def create_rest_app(system: TradingSystem, token: str) -> FastAPI:
     _add_config_routes(app, system, auth)
     return app
 
+# %% ../../nbs/90_live/03_api.ipynb #129984c3
+def _add_plumbing(app: FastAPI, system: TradingSystem) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        # FastAPI's own handler fails (500) on an input JSON cannot carry, such as NaN
+        return JSONResponse({"detail": _json_safe(list(exc.errors()))}, status_code=422)
+
+    @app.middleware("http")
+    async def correlate_and_count(request: Request, call_next):
+        given = request.headers.get("x-correlation-id", "")
+        cid = given if _CID_RE.match(given) else new_correlation_id()
+        with correlation(cid):
+            try:
+                resp = await call_next(request)
+            except Exception:
+                log.exception("request failed method=%s path=%s", request.method, request.url.path)
+                resp = JSONResponse({"detail": "internal server error"}, status_code=500)
+        resp.headers["X-Correlation-ID"] = cid
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        system.metrics.http_requests.labels(path=path, method=request.method, code=str(resp.status_code)).inc()
+        return resp
+
+
+def _add_docs_routes(app: FastAPI, deps: list) -> None:
+    @app.get("/openapi.json", include_in_schema=False, dependencies=deps)
+    async def openapi_schema():
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=deps)
+    async def docs():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} docs")
+
 # %% ../../nbs/90_live/03_api.ipynb #0a2fbcc2
 def _add_order_routes(app: FastAPI, system: TradingSystem, auth: list) -> None:
-    @app.post("/api/v1/orders", dependencies=auth, status_code=201)
-    def place(req: OrderRequest, response: Response):
+    @app.post("/api/v1/orders", dependencies=auth, status_code=201, responses=_responses(401, 409, 422, 503))
+    async def place(req: OrderRequest, response: Response):
         if req.symbol not in system.instruments:
             raise HTTPException(422, f"unknown symbol {req.symbol!r}; known: {', '.join(system.instruments)}")
         cid = req.client_order_id or f"api-{uuid.uuid4().hex[:16]}"
@@ -169,8 +267,8 @@ def _add_order_routes(app: FastAPI, system: TradingSystem, auth: list) -> None:
             raise HTTPException(422, {"reason": state.reason, "order": order_json(state)})
         return order_json(state)
 
-    @app.delete("/api/v1/orders/{client_order_id}", dependencies=auth)
-    def cancel(client_order_id: str):
+    @app.delete("/api/v1/orders/{client_order_id}", dependencies=auth, responses=_responses(401, 404, 409, 422, 503))
+    async def cancel(client_order_id: str):
         s = system.oms.order(client_order_id)
         if s is None:
             raise HTTPException(404, f"unknown client_order_id {client_order_id!r}")
@@ -192,19 +290,19 @@ def _add_config_routes(app: FastAPI, system: TradingSystem, auth: list) -> None:
             out[name] = node
         return out
 
-    @app.get("/api/v1/config", dependencies=auth)
-    def get_config():
+    @app.get("/api/v1/config", dependencies=auth, responses=_responses(401))
+    async def get_config():
         return {"runtime": tunable()}
 
-    @app.patch("/api/v1/config", dependencies=auth)
-    def patch_config(patch: SettingsPatch):
+    @app.patch("/api/v1/config", dependencies=auth, responses=_responses(401, 422))
+    async def patch_config(patch: SettingsPatch):
         try:
             system.update_settings(patch.changes)
         except ConfigError as e:
             raise HTTPException(422, str(e)) from None
         return {"runtime": tunable()}
 
-    @app.post("/api/v1/marketdata", dependencies=auth, status_code=202)
+    @app.post("/api/v1/marketdata", dependencies=auth, status_code=202, responses=_responses(401, 422))
     async def market_data(request: Request):
         try:
             body = await request.json()
@@ -245,8 +343,13 @@ def create_ws_app(system: TradingSystem, token: str, maxsize: int = 2048) -> Fas
         try:
             async for ev in sub:
                 await ws.send_text(json.dumps(to_record(ev)))
-        except (WebSocketDisconnect, RuntimeError, ConnectionError):
-            pass
+        except WebSocketDisconnect:
+            pass                                  # the client went away: the normal end of a stream
+        except Exception as e:
+            system.metrics.bus_handler_errors.labels(handler="ws_stream").inc()
+            log.error("stream failed subscription=%s error=%r", sub.name, e, exc_info=e)
+            with contextlib.suppress(Exception):
+                await ws.close(code=1011, reason="internal error")
         finally:
             sub.close(discard=True)
             system.metrics.ws_clients.dec()
@@ -259,7 +362,7 @@ def create_metrics_app(system: TradingSystem) -> FastAPI:
     app = FastAPI(title="ultimate_nb metrics", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/metrics")
-    def metrics():
+    async def metrics():
         system.metrics.journal_seq.set(system.journal.last_seq())
         system.update_account_metrics()
         return Response(system.metrics.render(), media_type=CONTENT_TYPE)
