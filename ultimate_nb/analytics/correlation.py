@@ -6,7 +6,9 @@ annualisation uses 252 (variances x 252, volatilities x sqrt(252)). Covariances 
 unless a function says otherwise. A time series of N x N matrices is a `MatrixPath` whose row
 `t` uses returns up to and including `t` (rolling, EWMA) or up to `t - 1` (DCC: the conditional
 correlation of the returns at `t`). Every estimator here is causal; signals at `t` are known at
-the close of `t`.
+the close of `t`. Inputs must be complete: a NaN anywhere is refused with a `ValueError` that
+names the argument and counts the rows with NaN (align with `align_assets` or drop them first);
+nothing is dropped or filled behind the caller's back.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/30_analytics/correlation.html.md"""
 
@@ -27,8 +29,8 @@ from scipy import optimize
 
 # %% auto #0
 __all__ = ['align_assets', 'MatrixPath', 'cov_to_corr', 'rolling_cov', 'rolling_corr', 'ewma_cov', 'ewma_corr', 'fit_dcc',
-           'DCCResult', 'dcc_garch', 'ledoit_wolf', 'absorption_ratio', 'absorption_shift', 'momentum_signal',
-           'implied_correlation', 'dispersion_signal', 'variance_risk_premium']
+           'DCCResult', 'dcc_garch', 'ledoit_wolf', 'fix_psd', 'absorption_ratio', 'absorption_shift',
+           'momentum_signal', 'implied_correlation', 'dispersion_signal', 'variance_risk_premium']
 
 # %% ../../nbs/30_analytics/03_correlation.ipynb #68b33b93
 def align_assets(
@@ -105,8 +107,8 @@ def _as_frame(returns, name: str = "returns") -> pd.DataFrame:
         raise ValueError(f"{name} contains inf")
     bad = np.isnan(x).any(axis=1)
     if bad.any():
-        warnings.warn(f"{name}: dropped {int(bad.sum())} rows with NaN", UserWarning)
-        df = df[~bad]
+        raise ValueError(f"{name} has NaN in {int(bad.sum())} of {len(df)} rows (first at "
+                         f"{df.index[bad.argmax()]!r}): drop or fill them first, e.g. {name}.dropna()")
     return df
 
 # %% ../../nbs/30_analytics/03_correlation.ipynb #94891203
@@ -355,6 +357,30 @@ def ledoit_wolf(
         raise ValueError(f"target must be 'identity' or 'constant_correlation', was {target!r}")
     S = X.T @ X / len(X)
     return pd.DataFrame(delta * F + (1 - delta) * S, df.columns, df.columns), float(delta)
+
+# %% ../../nbs/30_analytics/03_correlation.ipynb #f1c0a7d1
+def fix_psd(
+    cov: pd.DataFrame | np.ndarray,     # symmetric matrix, maybe with negative eigenvalues
+    warn: bool = True,                  # emit a UserWarning when a repair was needed
+) -> pd.DataFrame | np.ndarray:
+    "Return the matrix with negative eigenvalues clipped to 0 (spectral repair), same labels."
+    a = np.asarray(cov, dtype="float64")
+    a = (a + a.T) / 2
+    try:
+        np.linalg.cholesky(a)               # positive definite: the cheap, common case
+        return cov
+    except np.linalg.LinAlgError:
+        pass
+    vals, vecs = np.linalg.eigh(a)
+    if vals.min() >= -1e-12 * max(abs(vals).max(), 1e-300):
+        return cov
+    if warn:
+        warnings.warn(f"covariance is not positive semidefinite (min eigenvalue "
+                      f"{vals.min():.3g}); repaired by clipping eigenvalues to 0", UserWarning,
+                      stacklevel=2)
+    fixed = (vecs * np.clip(vals, 0, None)) @ vecs.T
+    fixed = (fixed + fixed.T) / 2
+    return pd.DataFrame(fixed, cov.index, cov.columns) if isinstance(cov, pd.DataFrame) else fixed
 
 # %% ../../nbs/30_analytics/03_correlation.ipynb #6d33e2aa
 def absorption_ratio(

@@ -7,8 +7,9 @@ whose remainder sits in cash at `risk_free_rate` (borrowed when negative). Input
 pandas labels: a `mu` Series and a `cov` DataFrame with the same tickers give weights as a
 Series indexed by those tickers; plain arrays give a RangeIndex. Risk contributions are
 fractions of portfolio variance and sum to 1. A covariance that is not positive semidefinite is
-repaired by clipping its eigenvalues, with a `UserWarning`; constraints that cannot all hold
-raise `OptimizationError`, whose message says which and what to relax.
+repaired by clipping its eigenvalues, with a `UserWarning` (`fix_psd`, defined in
+`ultimate_nb.analytics.correlation` and used by every module); constraints that cannot all
+hold raise `OptimizationError`, whose message says which and what to relax.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/30_analytics/portfolio.html.md"""
 
@@ -29,12 +30,12 @@ from scipy import linalg
 from scipy.cluster import hierarchy as sch
 from scipy.spatial.distance import squareform
 
-from .correlation import cov_to_corr, ewma_cov, ledoit_wolf
+from .correlation import cov_to_corr, ewma_cov, fix_psd, ledoit_wolf
 
 # %% auto #0
-__all__ = ['OptimizationError', 'fix_psd', 'covariance', 'expected_returns', 'portfolio_performance', 'mean_variance',
-           'efficient_frontier', 'BlackLittermanResult', 'market_implied_risk_aversion', 'market_implied_prior',
-           'black_litterman', 'risk_contributions', 'risk_parity', 'HRPResult', 'hrp', 'kelly_binary', 'kelly']
+__all__ = ['OptimizationError', 'covariance', 'expected_returns', 'portfolio_performance', 'mean_variance', 'efficient_frontier',
+           'BlackLittermanResult', 'market_implied_risk_aversion', 'market_implied_prior', 'black_litterman',
+           'risk_contributions', 'risk_parity', 'HRPResult', 'hrp', 'kelly_binary', 'kelly']
 
 # %% ../../nbs/30_analytics/04_portfolio.ipynb #13f9994f
 class OptimizationError(Exception):
@@ -44,28 +45,6 @@ class OptimizationError(Exception):
         super().__init__(message or "optimisation failed: check the constraints and inputs, or "
                          "try another solver (solver='SCS' or 'OSQP')")
 
-
-def fix_psd(
-    cov: pd.DataFrame | np.ndarray,     # symmetric matrix, maybe with negative eigenvalues
-    warn: bool = True,                  # emit a UserWarning when a repair was needed
-) -> pd.DataFrame | np.ndarray:
-    "Return the matrix with negative eigenvalues clipped to 0 (spectral repair), same labels."
-    a = np.asarray(cov, dtype="float64")
-    a = (a + a.T) / 2
-    try:
-        np.linalg.cholesky(a)               # positive definite: the cheap, common case
-        return cov
-    except np.linalg.LinAlgError:
-        pass
-    vals, vecs = np.linalg.eigh(a)
-    if vals.min() >= -1e-12 * max(abs(vals).max(), 1e-300):
-        return cov
-    if warn:
-        warnings.warn(f"covariance is not positive semidefinite (min eigenvalue "
-                      f"{vals.min():.3g}); repaired by clipping eigenvalues to 0", UserWarning)
-    fixed = (vecs * np.clip(vals, 0, None)) @ vecs.T
-    fixed = (fixed + fixed.T) / 2
-    return pd.DataFrame(fixed, cov.index, cov.columns) if isinstance(cov, pd.DataFrame) else fixed
 
 # %% ../../nbs/30_analytics/04_portfolio.ipynb #be522cb8
 def _prep(mu, cov, need_mu: bool = True):

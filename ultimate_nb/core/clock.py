@@ -111,6 +111,10 @@ class Clock(ABC):
         "Return the current time as a timezone-aware UTC datetime."
         return datetime_from_ns(self.timestamp_ns())
 
+    def monotonic_ns(self) -> int:
+        "Return a never-decreasing time in ns for measuring durations (origin: this clock's own)."
+        return self.timestamp_ns()
+
     @abstractmethod
     async def sleep(self, seconds: float) -> None:
         "Wait `seconds` of this clock's time."

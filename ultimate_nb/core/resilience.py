@@ -1,8 +1,9 @@
 """Circuit breaker, retry with exponential backoff and full jitter, and a token-bucket rate limiter, all driven by an injected clock.
 
-Conventions: time comes from an injected clock, any object with `timestamp_ns() -> int`
-(`LiveClock`, `SimClock`, or a test fake); only differences of its readings are used, so a
-monotonic clock is the default. Durations in arguments are seconds (float), rates per second.
+Conventions: time comes from an injected `ultimate_nb.core.clock.Clock` (`LiveClock` live,
+`SimClock` in backtests and tests), read through its `monotonic_ns()`: only differences are
+used, so a live clock measures durations on `time.monotonic_ns()`, which NTP never moves back.
+Durations in arguments are seconds (float), rates per second.
 Randomness (backoff jitter) comes from an `rng` with a `.random()` method
 (`numpy.random.Generator` or `random.Random`); sleeping is injectable, so tests never sleep.
 Errors that callers handle differently get their own type: `CircuitOpenError`.
@@ -23,49 +24,25 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # %% auto #0
-__all__ = ['SupportsTimestampNs', 'MonotonicClock', 'FakeClock', 'BreakerState', 'CircuitOpenError', 'CircuitBreaker',
-           'backoff_delay', 'retry', 'aretry', 'retrying', 'TokenBucket']
+__all__ = ['BreakerState', 'CircuitOpenError', 'CircuitBreaker', 'backoff_delay', 'retry', 'aretry', 'retrying', 'TokenBucket']
+
+# %% ../../nbs/00_core/08_resilience.ipynb #c10c4a1e
+from .clock import Clock, LiveClock
 
 # %% ../../nbs/00_core/08_resilience.ipynb #ccf3d2c8
-class SupportsTimestampNs(Protocol):
-    "Anything that tells the time in integer nanoseconds."
-    def timestamp_ns(self) -> int: ...
-
-
-class MonotonicClock:
-    "Clock reading `time.monotonic_ns()`: never goes backwards; only differences are meaningful."
-    def timestamp_ns(self) -> int:
-        return time.monotonic_ns()
-
-
-class FakeClock:
-    "Clock for tests: stands still until `advance` moves it."
-    def __init__(self, start_ns: int = 0):
-        self.now_ns = int(start_ns)
-
-    def timestamp_ns(self) -> int:
-        return self.now_ns
-
-    def advance(self, seconds: float) -> None:
-        "Move the clock forward by `seconds`."
-        if seconds < 0:
-            raise ValueError(f"seconds must be >= 0, was {seconds!r}")
-        self.now_ns += round(seconds * 1e9)
-
-    def sleep(self, seconds: float) -> None:
-        "Advance instead of sleeping (a drop-in for `time.sleep`)."
-        self.advance(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        "Advance instead of sleeping (a drop-in for `asyncio.sleep`)."
-        self.advance(seconds)
-        await asyncio.sleep(0)
+def _durations(clock: Any) -> tuple[Any, Callable[[], int]]:
+    "Return the clock (default `LiveClock()`) and its never-decreasing ns reader."
+    clock = LiveClock() if clock is None else clock
+    read = getattr(clock, "monotonic_ns", None) or getattr(clock, "timestamp_ns", None)
+    if not callable(read):
+        raise TypeError(f"clock must be a Clock (LiveClock, SimClock), was {clock!r}")
+    return clock, read
 
 # %% ../../nbs/00_core/08_resilience.ipynb #a68cb037
 class BreakerState(str, Enum):
@@ -98,7 +75,7 @@ class CircuitBreaker:
         failure_threshold: int = 5,      # consecutive failures that open the circuit
         reset_timeout_s: float = 30.0,   # seconds open before trial calls are allowed
         half_open_max_calls: int = 1,    # trial calls in half-open; all must succeed to close
-        clock: SupportsTimestampNs | None = None,  # object with `timestamp_ns()`; None -> monotonic
+        clock: Clock | None = None,      # durations from its `monotonic_ns()`; None -> LiveClock()
         name: str = "breaker",           # shown in errors and logs
     ):
         self.failure_threshold = _check_pos("failure_threshold", failure_threshold, integer=True)
@@ -106,7 +83,7 @@ class CircuitBreaker:
         self.half_open_max_calls = _check_pos(
             "half_open_max_calls", half_open_max_calls, integer=True
         )
-        self.clock = MonotonicClock() if clock is None else clock
+        self.clock, self._now_ns = _durations(clock)
         self.name = name
         self._lock = threading.RLock()
         self._state = BreakerState.CLOSED
@@ -138,13 +115,13 @@ class CircuitBreaker:
         with self._lock:
             if self._state is not BreakerState.OPEN:
                 return 0.0
-            elapsed = (self.clock.timestamp_ns() - self._opened_ns) / 1e9
+            elapsed = (self._now_ns() - self._opened_ns) / 1e9
             return max(0.0, self.reset_timeout_s - elapsed)
 
     def _transition(self, new: BreakerState) -> None:
         old, self._state = self._state, new
         if new is BreakerState.OPEN:
-            self._opened_ns = self.clock.timestamp_ns()
+            self._opened_ns = self._now_ns()
         if new is BreakerState.HALF_OPEN:
             self._trials = self._trial_successes = 0
         if new is BreakerState.CLOSED:
@@ -329,17 +306,17 @@ class TokenBucket:
         self,
         rate: float,             # tokens added per second, > 0
         capacity: float,         # bucket size, >= 1: the largest burst
-        clock: SupportsTimestampNs | None = None,  # object with `timestamp_ns()`; None -> monotonic
+        clock: Clock | None = None,  # durations from its `monotonic_ns()`; None -> LiveClock()
         sleep: Callable[[float], Awaitable[Any]] | None = None,  # async wait; None -> asyncio.sleep
     ):
         self.rate = float(_check_pos("rate", rate))
         if isinstance(capacity, bool) or not isinstance(capacity, (int, float)) or capacity < 1:
             raise ValueError(f"capacity must be a number >= 1, was {capacity!r}")
         self.capacity = float(capacity)
-        self.clock = MonotonicClock() if clock is None else clock
+        self.clock, self._now_ns = _durations(clock)
         self._sleep = asyncio.sleep if sleep is None else sleep
         self._tokens = self.capacity
-        self._last_ns = self.clock.timestamp_ns()
+        self._last_ns = self._now_ns()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -347,7 +324,7 @@ class TokenBucket:
                 f"available={self.available():.3f})")
 
     def _refill(self) -> None:
-        now = self.clock.timestamp_ns()
+        now = self._now_ns()
         if now > self._last_ns:
             refill = (now - self._last_ns) * self.rate / 1e9
             self._tokens = min(self.capacity, self._tokens + refill)

@@ -134,20 +134,44 @@ def _carino(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(same, 1 / (1 + a), (np.log1p(a) - np.log1p(b)) / np.where(same, 1.0, d))
 
 
+def _bf_align(f: pd.DataFrame, ref: pd.DataFrame, name: str, axis: str) -> pd.DataFrame:
+    "Return f with its segments (columns) or periods (index) in ref's order, or name what differs."
+    have, want = (f.columns, ref.columns) if axis == "segment" else (f.index, ref.index)
+    if have.has_duplicates:
+        raise ValueError(f"{name} has duplicate {axis}s {list(have[have.duplicated()].unique())}")
+    missing, extra = list(want.difference(have, sort=False)), list(have.difference(want, sort=False))
+    if missing or extra:
+        parts = ([f"no {axis} {missing}"] if missing else []) + ([f"unknown {axis}s {extra}"] if extra else [])
+        raise ValueError(f"{name} has {' and '.join(parts)} (wp's {axis}s: {list(want)})")
+    return f.reindex(columns=want) if axis == "segment" else f.reindex(index=want)
+
+
+def _bf_frames(inputs: dict) -> list[pd.DataFrame]:
+    "Return the four inputs as periods x segments frames aligned on wp's segments and periods."
+    if all(isinstance(x, pd.Series) for x in inputs.values()):     # one period: segments on the index
+        frames = {n: x.to_frame().T.set_axis([0]) for n, x in inputs.items()}
+    elif all(isinstance(x, pd.DataFrame) for x in inputs.values()):
+        frames = dict(inputs)
+    else:
+        kinds = {n: type(x).__name__ for n, x in inputs.items()}
+        raise TypeError(f"wp, wb, rp, rb must be all Series (one period) or all DataFrames "
+                        f"(periods x segments), were {kinds}")
+    ref = frames["wp"]
+    for axis in ("segment", "period"):
+        _bf_align(ref, ref, "wp", axis)
+    return [ref] + [_bf_align(_bf_align(frames[n], ref, n, "segment"), ref, n, "period")
+                    for n in ("wb", "rp", "rb")]
+
+
 def brinson_fachler(
-    wp: pd.Series | pd.DataFrame,  # portfolio weights per segment (rows: periods for a frame)
-    wb: pd.Series | pd.DataFrame,  # benchmark weights per segment
+    wp: pd.Series | pd.DataFrame,  # portfolio weights: Series (one period, segments on the index) or periods x segments
+    wb: pd.Series | pd.DataFrame,  # benchmark weights per segment, same kind and segments (any order)
     rp: pd.Series | pd.DataFrame,  # portfolio return within each segment
     rb: pd.Series | pd.DataFrame,  # benchmark return of each segment
 ) -> pd.DataFrame:                 # segments + "total" x allocation, selection, interaction, active
     "Return Brinson-Fachler allocation, selection and interaction effects (Carino-linked over periods)."
-    frames = [pd.DataFrame(x).T if isinstance(x, pd.Series) else x for x in (wp, wb, rp, rb)]
-    if not all(isinstance(f, pd.DataFrame) for f in frames):
-        raise TypeError("wp, wb, rp, rb must all be Series (one period) or DataFrames (periods x segments)")
-    cols, idx = frames[0].columns, frames[0].index
-    for name, f in zip(("wb", "rp", "rb"), frames[1:]):
-        if not f.columns.equals(cols) or not f.index.equals(idx):
-            raise ValueError(f"{name} must have the same segments and periods as wp")
+    frames = _bf_frames({"wp": wp, "wb": wb, "rp": rp, "rb": rb})
+    cols = frames[0].columns
     WP, WB, RP, RB = (_as_array(f, n, ndim=(2,)) for f, n in zip(frames, ("wp", "wb", "rp", "rb")))
     for n, W in (("wp", WP), ("wb", WB)):
         if not np.allclose(W.sum(axis=1), 1.0, atol=1e-8):
@@ -171,23 +195,43 @@ def _returns(returns: Any, name: str = "returns") -> np.ndarray:
     return r
 
 
+def _per_period(value: Any, returns: Any, r: np.ndarray, name: str, scalar_ok: bool = True) -> np.ndarray | float:
+    "Return a scalar, or one value per period of r: Series matched to a Series' dates, arrays by length."
+    if scalar_ok and np.ndim(value) == 0:
+        v = _as_array(np.atleast_1d(value), name, ndim=(1,))
+        return float(v[0])
+    if isinstance(value, pd.Series) and isinstance(returns, pd.Series):
+        v = value.reindex(returns.index)
+        if v.isna().any():
+            raise ValueError(f"{name} has no value for {int(v.isna().sum())} of the {r.size} "
+                             f"periods of returns (matched by date), first {v.index[v.isna()][0]!r}")
+        value = v
+    v = _as_array(value, name, ndim=(1,))
+    if v.shape != r.shape:
+        what = "be a scalar or have" if scalar_ok else "have"
+        raise ValueError(f"{name} must {what} one value per period ({r.size}), was shape {v.shape}")
+    return v
+
+
 def sharpe_ratio(
     returns: Any,               # (n,) returns per period
-    rf: Any = 0.0,              # risk-free rate per period, scalar or (n,)
+    rf: Any = 0.0,              # risk-free rate per period: scalar, (n,), or a Series matched by date
     periods: int = 252,         # periods per year
 ) -> float:                     # annualised Sharpe ratio
     "Return the annualised Sharpe ratio."
-    x = _returns(returns) - np.asarray(rf, dtype=np.float64)
+    r = _returns(returns)
+    x = r - _per_period(rf, returns, r, "rf")
     return float(x.mean() / x.std(ddof=1) * np.sqrt(periods))
 
 
 def sortino_ratio(
     returns: Any,               # (n,) returns per period
-    target: float = 0.0,        # minimum acceptable return per period
+    target: Any = 0.0,          # minimum acceptable return per period: scalar, (n,), or a Series matched by date
     periods: int = 252,         # periods per year
 ) -> float:                     # annualised Sortino ratio (inf with no period below target)
     "Return the annualised Sortino ratio (downside deviation below `target`)."
-    x = _returns(returns) - target
+    r = _returns(returns)
+    x = r - _per_period(target, returns, r, "target")
     dd = np.sqrt(np.mean(np.minimum(x, 0.0) ** 2))
     return float(np.inf if dd == 0 else x.mean() / dd * np.sqrt(periods))
 
@@ -219,11 +263,13 @@ def calmar_ratio(
 
 def information_ratio(
     returns: Any,               # (n,) portfolio returns per period
-    benchmark: Any,             # (n,) benchmark returns per period
+    benchmark: Any,             # (n,) benchmark returns per period (a Series is matched by date)
     periods: int = 252,         # periods per year
 ) -> float:                     # annualised information ratio
     "Return the annualised information ratio: mean active return over tracking error."
-    a = _returns(returns) - _returns(benchmark, "benchmark")
+    r = _returns(returns)
+    b = _per_period(benchmark, returns, r, "benchmark", scalar_ok=False)
+    a = r - _returns(b, "benchmark")
     te = a.std(ddof=1)
     return float("nan") if te == 0 else float(a.mean() / te * np.sqrt(periods))
 
@@ -250,8 +296,8 @@ def hit_rate(
 
 def performance_summary(
     returns: pd.DataFrame | pd.Series,  # returns per period, one column per strategy
-    benchmark: pd.Series | None = None, # benchmark returns for the information ratio
-    rf: float = 0.0,            # risk-free rate per period
+    benchmark: pd.Series | None = None, # benchmark returns for the information ratio, matched by date
+    rf: float | pd.Series = 0.0,  # risk-free rate per period (a Series is matched by date)
     periods: int = 252,         # periods per year
 ) -> pd.DataFrame:              # one row per strategy
     "Return every risk-adjusted metric of each strategy in one table."
@@ -263,7 +309,7 @@ def performance_summary(
                       "ann_vol": float(r.std(ddof=1) * np.sqrt(periods)),
                       "sharpe": sharpe_ratio(r, rf, periods), "sortino": sortino_ratio(r, rf, periods),
                       "max_drawdown": mdd, "dd_duration": dur, "calmar": calmar_ratio(r, periods),
-                      "info_ratio": (information_ratio(r, benchmark.reindex(r.index), periods)
+                      "info_ratio": (information_ratio(r, benchmark, periods)
                                      if benchmark is not None else np.nan),
                       "tail_ratio": tail_ratio(r), "hit_rate": hit_rate(r)}
     return pd.DataFrame(rows).T

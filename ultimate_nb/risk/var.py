@@ -32,6 +32,7 @@ from numba import njit
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import special, stats
 
+from ..analytics.correlation import fix_psd
 from ..options.greeks import bs_greeks, bs_price
 
 # %% auto #0
@@ -331,10 +332,7 @@ def cov_factor(
         return np.linalg.cholesky(c)
     except np.linalg.LinAlgError:
         pass
-    vals, vecs = np.linalg.eigh((c + c.T) / 2)
-    if vals.min() < -1e-10 * max(vals.max(), 0.0) or vals.max() <= 0:
-        warnings.warn(f"cov is not positive semi-definite (smallest eigenvalue {vals.min():.3g}); "
-                      "negative eigenvalues set to 0", UserWarning, stacklevel=2)
+    vals, vecs = np.linalg.eigh(fix_psd((c + c.T) / 2))   # repaired, with a UserWarning, if not PSD
     return vecs * np.sqrt(np.clip(vals, 0.0, None))
 
 # %% ../../nbs/20_risk/01_var.ipynb #1842e8cb
