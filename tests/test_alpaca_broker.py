@@ -160,3 +160,20 @@ def test_long_outage_opens_the_breaker_and_the_order_is_settled_by_resync(fake, 
     assert broker.stats["in_doubt"] == 1
     assert oms.order("out-1").status is OrderStatus.REJECTED and "not booked" in oms.order("out-1").reason
     assert oms.halted is None
+
+
+def test_cancel_sent_while_the_post_is_retrying_waits_for_it(fake, tmp_path):
+    async def scenario():
+        oms, broker = _book(fake, tmp_path)
+        await broker.start()
+        await connected(broker)
+        await venue(fake, fake.inject, 429, 3, method="POST", path="/v2/orders")   # the POST takes a while
+        send(oms, broker, Order("race-1", "AAPL", "buy", 10, "limit", limit_price=100.0))
+        assert broker.cancel("race-1") is True                          # before the venue has booked it
+        await until(lambda: oms.order("race-1").status.is_terminal)
+        await broker.drain()
+        await broker.stop()
+        return oms
+    oms = run(scenario())
+    assert oms.order("race-1").status is OrderStatus.CANCELED           # not "rejected: not booked"
+    assert fake.order("race-1")["status"] == "canceled"                 # and nothing left working there
