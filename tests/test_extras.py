@@ -25,12 +25,14 @@ EXTRA_PACKAGES = {
     "postgres": ("psycopg",),
     "pipelines": ("papermill", "matplotlib"),
     "apps": ("voila", "ipywidgets"),
+    "alpaca": ("alpaca",),  # msgpack too, but dask needs it as well
 }
 # modules that need an extra (by module prefix)
 NEEDS = {
     "ultimate_nb.ml.": ("ml",),
     "ultimate_nb.analytics.portfolio": ("optim",),
     "ultimate_nb.core.parallel": ("dask",),
+    "ultimate_nb.execution.alpaca": ("alpaca",),
 }
 
 MODULES = sorted(
