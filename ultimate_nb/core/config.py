@@ -47,7 +47,10 @@ class ServerSettings(_Section):
 
 
 class MarketSettings(_Section):
-    "The built-in market simulator: correlated GBM with stochastic (Heston-type) variance."
+    "Market data: the built-in simulator (correlated GBM with Heston-type variance) or a replay."
+    # "sim": the simulator below; "replay:NAME[,NAME...]" (data.historical.LOADERS, e.g. replay:sp500)
+    # or a path to a .parquet file of bars: replay of real data, on the replayed time
+    feed: str = "sim"
     symbols: list[str] = ["AAPL", "MSFT", "SPY"]
     initial_prices: list[float] = [190.0, 410.0, 520.0]   # one per symbol
     vols: list[float] = [0.28, 0.25, 0.16]                # long-run annual volatility per symbol
@@ -60,9 +63,18 @@ class MarketSettings(_Section):
     bar_seconds: int = Field(60, gt=0)                    # bar length
     drift: float = 0.0                                    # annual log drift mu of every price
     trade_rate: float = Field(2.0, ge=0.0)                # simulated prints per second per symbol
-    speed: float = Field(1.0, gt=0.0)                     # simulated seconds per wall-clock second
+    # simulated seconds per wall-clock second; inf (`--speed max`) runs flat out
+    speed: float = Field(1.0, gt=0.0, allow_inf_nan=True)
     seed: int = 7                                         # seed of the simulator's generator
     resume: bool = True                                   # after a restart, continue from the journaled mids
+
+    @field_validator("feed")
+    @classmethod
+    def _feed(cls, v: str) -> str:
+        v = v.strip()
+        if v != "sim" and not v.lower().startswith("replay:") and not v.lower().endswith(".parquet"):
+            raise ValueError(f"feed must be 'sim', 'replay:NAME[,NAME...]' or a .parquet file, was {v!r}")
+        return v
 
     @model_validator(mode="after")
     def _lengths(self):

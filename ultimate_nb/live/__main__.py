@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -43,12 +44,24 @@ log = logging.getLogger("ultimate_nb.live")
 __all__ = ['log', 'MIN_TOKEN_CHARS', 'build_parser', 'settings_from_args', 'resolve_token', 'LiveRunner', 'main']
 
 # %% ../../nbs/90_live/04_main.ipynb #44f65f73
+def _speed(v: str) -> float:
+    "Parse `--speed`: a positive number, or 'max' for as fast as possible."
+    if v.strip().lower() in ("max", "inf"):
+        return float("inf")
+    try:
+        return float(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"speed must be a number or 'max', was {v!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     "Return the argument parser of `python -m ultimate_nb.live`."
     p = argparse.ArgumentParser(prog="python -m ultimate_nb.live", description="Run one trading book.")
     p.add_argument("--config", type=Path, help="YAML or JSON settings file")
     p.add_argument("--duration", type=float, help="seconds to run, default: until Ctrl-C")
-    p.add_argument("--speed", type=float, help="simulated seconds per wall second (market.speed)")
+    p.add_argument("--speed", type=_speed, help="simulated seconds per wall second, or max (market.speed)")
+    p.add_argument("--feed", help="market data: sim, replay:NAME[,NAME...] (e.g. replay:sp500) or a bars "
+                                  ".parquet file (market.feed); a replay exits with a summary at its end")
     p.add_argument("--var-dir", type=Path, help="journal and token directory (store.var_dir)")
     p.add_argument("--rest-port", type=int, help="REST port (server.rest_port)")
     p.add_argument("--ws-port", type=int, help="WebSocket port (server.ws_port)")
@@ -62,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(argv: list[str] | None = None, env_file: str | Path | None = ".env") -> Settings:
     "Return the settings for command-line `argv` (file < environment < flags)."
     a = build_parser().parse_args(argv)
-    flags = {("run", "duration"): a.duration, ("market", "speed"): a.speed, ("store", "var_dir"): a.var_dir,
+    flags = {("run", "duration"): a.duration, ("market", "speed"): a.speed, ("market", "feed"): a.feed, ("store", "var_dir"): a.var_dir,
              ("server", "rest_port"): a.rest_port, ("server", "ws_port"): a.ws_port,
              ("server", "metrics_port"): a.metrics_port, ("logging", "level"): a.log_level}
     cli: dict[str, Any] = {}
@@ -112,6 +125,7 @@ class LiveRunner:
         self.token = resolve_token(settings)        # first: a refused token leaves nothing open
         self.system = system or TradingSystem(settings)
         self.stop = asyncio.Event()
+        self.summary: dict[str, Any] | None = None    # what a replay did, once it has finished
         self.ports: dict[str, int] = {}
         srv = settings.server
         loopback = is_loopback(srv.host)
@@ -149,7 +163,10 @@ class LiveRunner:
             log.info("serving rest=http://%s:%d/api/v1 ws=ws://%s:%d/stream metrics=http://%s:%d/metrics",
                      h, self.ports["rest"], h, self.ports["ws"], h, self.ports["metrics"])
             await self.system.run(stop=self.stop, duration=duration)
-            if duration is None:
+            if self.system.simulator is None and self.system.feed.exhausted:
+                self.summary = self.system.replay_summary()    # a replay ends with its data
+                log.info("replay finished %s", " ".join(f"{k}={v}" for k, v in self.summary.items()))
+            elif duration is None:
                 await self.stop.wait()
         finally:
             await self.shutdown()
@@ -175,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runner = LiveRunner(settings)
         asyncio.run(runner.run(duration=settings.run.duration))
+        if runner.summary is not None:
+            print(json.dumps(runner.summary, indent=1))
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -23,7 +23,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +42,7 @@ from ultimate_nb.core.events import (
 )
 from ..core.metrics import Health, Metrics
 from ..core.store import Journal, make_engine
+from ..data.historical import Replay, replay_from_spec
 from ..data.simulator import MarketSimulator
 from ..execution.oms import OMS, OMSHalted
 from ..execution.paper import PaperBroker
@@ -58,22 +62,24 @@ MARKS = "marks"      # journal stream: the simulator's mids and variances at eac
 
 
 class TradingSystem:
-    "One book: simulator, bus, strategy, pre-trade risk, OMS, paper broker, journal, metrics."
+    "One book: a feed (simulator or replay), bus, strategy, pre-trade risk, OMS, paper broker, journal, metrics."
 
     def __init__(
         self,
         settings: Settings,                 # the whole settings tree
-        clock: Clock | None = None,         # LiveClock by default; SimClock for backtests
+        clock: Clock | None = None,         # default: LiveClock, or a SimClock on the replayed time
         strategy: Strategy | None = None,   # default: moving-average crossover from settings
     ):
-        self.clock = clock or LiveClock()
+        replay = self._make_replay(settings)
+        self.clock = clock or (SimClock(start_ns=replay.start_ns) if replay is not None else LiveClock())
         self.metrics = Metrics()
         self.health = Health(self.metrics, now_ns=self.clock.timestamp_ns)
         self.bus = MessageBus("book", on_error=self._on_handler_error)
-        self.journal = Journal(make_engine(settings.store.url, settings.store.var_dir))
+        self.journal = Journal(make_engine(self._journal_url(settings, replay), settings.store.var_dir))
         self.settings = self._replay_config(settings)
-        self.simulator = self._make_simulator()
-        self.instruments = self.simulator.instruments
+        self.simulator = self._make_simulator() if replay is None else None
+        self.feed: MarketSimulator | Replay = replay if replay is not None else self.simulator
+        self.instruments = self.feed.instruments
         self.oms = OMS(self.journal, self.clock, self.instruments, self.settings.broker.initial_cash,
                        publish=self.bus.publish)
         self.oms.recover()
@@ -84,7 +90,8 @@ class TradingSystem:
         self.strategy = strategy or MovingAverageCrossover(self.settings.strategy)
         self.marks: dict[str, float] = {}
         self._marks_ts = 0
-        for q in map(self.simulator.last_quote, self.simulator.symbols):   # the market as it opens
+        self.equity_curve: list[tuple[int, float]] = []   # (bar close ns, equity), replays only
+        for q in self._opening_quotes():                   # the market as it opens
             self.marks[q.instrument_id] = q.mid
             self.broker.on_quote(q)
         self.started_ns = self.clock.timestamp_ns()
@@ -124,9 +131,15 @@ def _make_simulator(self: TradingSystem) -> MarketSimulator:
 
 
 @patch
+def _opening_quotes(self: TradingSystem) -> list[Quote]:
+    "Return the simulator's opening quotes (a replay has none before its first bar)."
+    return [] if self.simulator is None else [self.simulator.last_quote(s) for s in self.simulator.symbols]
+
+
+@patch
 def _journal_marks(self: TradingSystem, ts_ns: int) -> None:
     "Journal the simulator's state once per bar end (the first bar event of each end)."
-    if ts_ns <= self._marks_ts:
+    if self.simulator is None or ts_ns <= self._marks_ts:
         return
     self._marks_ts = ts_ns
     sim = self.simulator
@@ -138,11 +151,40 @@ def _journal_marks(self: TradingSystem, ts_ns: int) -> None:
 def _warm_up(self: TradingSystem) -> int:
     "Feed the strategy its back-history (no orders); return the number of bars."
     n = self.strategy.warmup_bars
-    if not self.settings.strategy.warm_up or n <= 0:
-        return 0
+    if not self.settings.strategy.warm_up or n <= 0 or self.simulator is None:
+        return 0                    # a replay warms the strategy up on its own first bars
     k = self.strategy.warm_up(self.simulator.history(n))
     log.info("strategy warmed up strategy=%s bars=%d", self.strategy.strategy_id, k)
     return k
+
+# %% ../../nbs/90_live/02_system.ipynb #5a1e0f02
+@patch(cls_method=True)
+def _make_replay(cls: TradingSystem, settings: Settings) -> Replay | None:
+    "Return the replay feed `settings.market.feed` names, or None for the simulator."
+    mkt = settings.market
+    if mkt.feed == "sim":
+        return None
+    return replay_from_spec(mkt.feed, spread_bps=mkt.spread_bps, speed=mkt.speed)
+
+
+@patch(cls_method=True)
+def _journal_url(cls: TradingSystem, settings: Settings, replay: Replay | None) -> str | None:
+    "Return the journal URL: `store.url`, a fresh file per replay run, or None (the default file)."
+    if settings.store.url or replay is None:
+        return settings.store.url
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", settings.market.feed.removeprefix("replay:"))[-60:]
+    folder = Path(settings.store.var_dir) / "replay"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"sqlite:///{folder / f'{slug}-{stamp}.db'}"
+
+
+@patch
+def _publish_replayed(self: TradingSystem, ev: Any) -> None:
+    "Move the clock to a replayed event's time, then publish it."
+    if ev.ts_event > self.clock.timestamp_ns():
+        self.clock.set_time(ev.ts_event)
+    self.bus.publish(ev)
 
 # %% ../../nbs/90_live/02_system.ipynb #6cbb13b4
 @patch
@@ -176,7 +218,9 @@ def _on_bar(self: TradingSystem, bar: Bar) -> None:
     self._journal_marks(bar.ts_event)
     with self.metrics.time("strategy"):
         self.strategy.on_bar(bar)
-    self.update_account_metrics()
+    equity = self.update_account_metrics()
+    if self.simulator is None and (not self.equity_curve or self.equity_curve[-1][0] < bar.ts_event):
+        self.equity_curve.append((bar.ts_event, equity))
 
 
 @patch
@@ -334,8 +378,8 @@ def account_snapshot(self: TradingSystem) -> dict[str, Any]:
 
 
 @patch
-def update_account_metrics(self: TradingSystem) -> None:
-    "Refresh the account and position gauges."
+def update_account_metrics(self: TradingSystem) -> float:
+    "Refresh the account and position gauges; return the equity."
     acct = self.oms.account
     mv = 0.0
     for p in acct.positions:
@@ -346,35 +390,58 @@ def update_account_metrics(self: TradingSystem) -> None:
                              realized_pnl=sum(p.realized_pnl for p in acct.positions),
                              unrealized_pnl=sum(p.unrealized_pnl(self.marks.get(p.instrument_id, p.avg_price))
                                                 for p in acct.positions))
+    return acct.cash + mv
 
 # %% ../../nbs/90_live/02_system.ipynb #e93d965a
 @patch
 async def run(self: TradingSystem, stop: asyncio.Event | None = None, duration: float | None = None) -> None:
     "Stream market data into the book until `stop` is set or `duration` seconds of wall time pass."
     stop = stop or asyncio.Event()
+    sim = self.simulator is not None
     self.metrics.up.set(1)
-    self.health.set("feed", "ok", "simulator streaming")
+    self.health.set("feed", "ok", "simulator streaming" if sim else f"replaying {self.settings.market.feed}")
     try:
-        await self.simulator.run(self.bus.publish, clock=self.clock, speed=self.settings.market.speed,
-                                 duration_s=duration, stop=stop)
+        await self.feed.run(self.bus.publish if sim else self._publish_replayed, clock=self.clock if sim else None,
+                            speed=self.settings.market.speed, duration_s=duration, stop=stop)
     finally:
         self.metrics.up.set(0)
-        self.health.set("feed", "down", "stopped")
+        done = not sim and self.feed.exhausted
+        self.health.set("feed", "down", "replay finished" if done else "stopped")
 
 
 @patch
 def run_simulated(self: TradingSystem, n_steps: int) -> int:
-    "Advance the simulator `n_steps` ticks on the SimClock, publishing every event; return events."
+    "Advance the feed `n_steps` ticks (bars of a replay) on the SimClock, publishing every event; return events."
     if not isinstance(self.clock, SimClock):
         raise TypeError(f"clock must be a SimClock for run_simulated, was {type(self.clock).__name__}")
     n = 0
     for _ in range(n_steps):
-        events = self.simulator.step()
-        self.clock.set_time(max(self.clock.timestamp_ns(), self.simulator.now_ns))
+        events = self.feed.step()
+        if not events and self.simulator is None:
+            break                                   # the replay is exhausted
+        self.clock.set_time(max(self.clock.timestamp_ns(), self.feed.now_ns))
         for ev in events:
             self.bus.publish(ev)
         n += len(events)
     return n
+
+
+@patch
+def replay_summary(self: TradingSystem) -> dict[str, Any]:
+    "Return what a replay did: bars, orders, fills, fees, equity, return and max drawdown."
+    if self.simulator is not None:
+        raise TypeError("replay_summary is for a book on a replay feed (market.feed = 'replay:...')")
+    ts, eq = (np.array(x) for x in zip(*self.equity_curve)) if self.equity_curve else (np.zeros(0), np.zeros(0))
+    start_cash = self.oms.initial_cash
+    drawdown = float((1 - eq / np.maximum.accumulate(eq)).max()) if len(eq) else 0.0
+    fills = sum(len(s.fill_ids) for s in self.oms.orders.values())
+    day = lambda ns: datetime.fromtimestamp(ns / 1e9, timezone.utc).date().isoformat()
+    return {"feed": self.settings.market.feed, "bars": len(eq), "first": day(ts[0]) if len(ts) else None,
+            "last": day(ts[-1]) if len(ts) else None, "orders": len(self.oms.orders), "fills": fills,
+            "fees": round(sum(s.fees for s in self.oms.orders.values()), 2),
+            "equity": round(float(eq[-1]) if len(eq) else start_cash, 2),
+            "return": float(eq[-1] / start_cash - 1) if len(eq) else 0.0, "max_drawdown": drawdown,
+            "dropped_rows": sum(self.feed.dropped.values()), "journal": str(self.journal.engine.url)}
 
 
 @patch
