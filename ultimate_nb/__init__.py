@@ -16,6 +16,7 @@ Modules:
 - `ultimate_nb.core.parallel`: Get a Dask client (a scheduler from `DASK_SCHEDULER_ADDRESS`, or an in-process `LocalCluster`) and map functions over items in parallel, in order.
 - `ultimate_nb.core.resilience`: Circuit breaker, retry with exponential backoff and full jitter, and a token-bucket rate limiter, all driven by an injected clock.
 - `ultimate_nb.core.store`: An append-only, write-ahead event journal in SQLite (WAL) or PostgreSQL through SQLAlchemy 2, with replay for restart.
+- `ultimate_nb.data.chain`: Option chains for an underlying, simulated off a moving arbitrage-free SSVI surface or ingested from a venue, with per-update implied vols, Greeks, filters, arbitrage checks, unusual-activity alerts and Parquet snapshots.
 - `ultimate_nb.data.simulator`: A seeded multi-asset market: correlated prices with stochastic (Heston-type) variance, streamed as quotes, trades and bars, or generated in batch for research.
 - `ultimate_nb.execution.oms`: Tracks every order through its state machine, keeps positions and cash from the fills, journals each change before acting on it, and rebuilds itself from the journal after a crash.
 - `ultimate_nb.execution.paper`: A matching engine against the simulated quotes: market, limit and stop orders with time in force, fees and size-dependent slippage, reported as venue events.
