@@ -21,10 +21,10 @@ best), the ratio the median of the per-round (wall) ratios, so that noise from o
 machine hits both alike. Our update also reports the CPU time of the calling thread
 (`time.thread_time`; below 32,768 options the kernels run on that thread alone): on a shared
 2-core machine a 3 ms job is often preempted, so wall medians measure the load, CPU time the code.
-The 5 ms goal is judged on the median CPU time. `arbitrage_report` (parity, strike, calendar and forward checks) is timed too,
-without a reference. Accuracy: the largest |difference| of the IVs (where both are finite) and of
-the Greeks (vollib's vega and rho are per 1%, theta per day: converted) between ours and vollib,
-and whether both pick the same contracts. With `--quick` the reference loop runs on a sample of
+The 5 ms goal is judged on the median CPU time. `arbitrage_report` (parity, strike, calendar and
+forward checks) is timed too, without a reference. Accuracy: the largest |difference| of the IVs
+(where both are finite) and of the Greeks (vollib's vega and rho are per 1%, theta per day:
+converted) between ours and vollib, and whether both pick the same contracts. With `--quick` the reference loop runs on a sample of
 200 contracts and its per-update time is scaled to 2,000 (said so in the table).
 
 Prints a table and writes the numbers as JSON (default `benchmarks/results/data_chain.json`, or
@@ -86,7 +86,8 @@ def vollib_update(c: dict[str, np.ndarray], S: float, r: float, q: float) -> dic
     out = {k: np.full(n, np.nan) for k in ("iv_bid", "iv_ask", "iv_mid", *GREEKS)}
     mask = np.zeros(n, dtype=bool)
     for i in range(n):
-        K, T, bid, ask = float(c["strike"][i]), float(c["T"][i]), float(c["bid"][i]), float(c["ask"][i])
+        K, T = float(c["strike"][i]), float(c["T"][i])
+        bid, ask = float(c["bid"][i]), float(c["ask"][i])
         flag = "c" if c["kind"][i] > 0 else "p"
         mid = 0.5 * (bid + ask)
         out["iv_bid"][i] = _iv(bid, S, K, T, r, q, flag)
@@ -119,7 +120,8 @@ def timed_cpu(f) -> tuple[float, float]:
     return time.perf_counter() - t0, time.thread_time() - c0
 
 
-def compare(ours: dict[str, np.ndarray], ref: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, Any]:
+def compare(ours: dict[str, np.ndarray], ref: dict[str, np.ndarray], idx: np.ndarray,
+            ) -> dict[str, Any]:
     "Largest |ours - vollib| per output over the contracts `idx`, and agreement of the filters."
     err = {}
     for k in ("iv_bid", "iv_ask", "iv_mid", *GREEKS):
@@ -141,7 +143,8 @@ def run(quick: bool = False, rounds: int | None = None) -> dict[str, Any]:
     chain = make_chain()
     n = len(chain)
     ours = chain.update()                                  # warm-up
-    idx = np.arange(n) if p["ref_sample"] is None else np.linspace(0, n - 1, p["ref_sample"]).astype(int)
+    idx = (np.arange(n) if p["ref_sample"] is None
+           else np.linspace(0, n - 1, p["ref_sample"]).astype(int))
     sub = {k: ours[k][idx] for k in ("strike", "T", "bid", "ask", "kind")}
     per_ref = max(1, p["rounds"] // p["ref_rounds"])       # our updates between reference runs
     t_ours, c_ours, t_ref, ratios = [], [], [], []

@@ -26,7 +26,7 @@ def test_data_chain_benchmark_quick_writes_json_and_table(tmp_path, capsys):
     res = json.loads(out.read_text())
     assert res["quick"] is True and res["contracts"] == 2000 and res["expiries"] == 10
     assert math.isfinite(res["ours_ms_per_update"]) and res["ours_ms_per_update"] > 0
-    assert math.isfinite(res["speedup"]) and res["speedup"] > 1       # a loop of vollib calls is slower
+    assert math.isfinite(res["speedup"]) and res["speedup"] > 1   # a loop of vollib calls is slower
     acc = res["accuracy"]
     assert max(acc["max_abs_diff"][k] for k in ("iv_bid", "iv_ask", "iv_mid")) < 1e-9
     assert acc["max_abs_diff"]["delta"] < 1e-9 and acc["mask_mismatch"] == 0

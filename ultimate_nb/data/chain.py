@@ -281,13 +281,13 @@ class ChainConfig:
 # %% ../../nbs/50_data/03_chain.ipynb #ff5ae307
 @dataclass(frozen=True)
 class ChainFilter:
-    "Which contracts of an update pass: moneyness, |delta|, DTE, liquidity, spread (no mid IV: none)."
+    "Which contracts of an update pass: moneyness, |delta|, DTE, liquidity, spread (need a mid IV)."
     moneyness: tuple[float, float] = (0.0, math.inf)   # K / F, inclusive
     abs_delta: tuple[float, float] = (0.0, 1.0)        # |delta| at the mid implied vol, inclusive
     dte: tuple[float, float] = (0.0, math.inf)         # calendar days to expiry, inclusive
     min_bid: float = 0.0                               # bid >= min_bid
     max_rel_spread: float = math.inf                   # (ask - bid) / mid <= this
-    min_open_interest: float = 0.0                     # open interest >= this (if > 0, unknown fails)
+    min_open_interest: float = 0.0                     # open interest >= this (> 0: unknown fails)
     min_volume: float = 0.0                            # day volume >= this (if > 0, unknown fails)
 
     def mask(self, a: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -613,7 +613,7 @@ def alpaca_record(
 # %% ../../nbs/50_data/03_chain.ipynb #924577f6
 @patch
 def ingest(self: OptionChain, records: Iterable[Any]) -> int:
-    "Apply external chain records; return how many were accepted (bad ones: counted, logged, dropped)."
+    "Apply external chain records; return the number accepted (bad ones: counted, logged, dropped)."
     n = 0
     for rec in records:
         clean, reason, detail = validate_record(rec, self.roots)
@@ -632,7 +632,8 @@ def _apply(self: OptionChain, r: dict) -> tuple[str, str]:
         return "expired", f"contract expired on {r['expiry']}"
     row = self._index.get(r["symbol"])
     if row is not None and r["ts"] < self._c["quote_ts"][row]:
-        return "stale", f"record at {r['ts']} is older than the contract's {self._c['quote_ts'][row]}"
+        return "stale", (f"record at {r['ts']} is older than the contract's "
+                         f"{self._c['quote_ts'][row]}")
     if r["ts"] > self.ts:
         self.ts = r["ts"]
         if ny_date(self.ts) != self.day:
@@ -740,7 +741,8 @@ def _rows(check: str, a, idx, value, detail) -> dict[str, np.ndarray]:
     idx = np.asarray(idx, dtype=np.int64)
     return {"check": np.full(len(idx), check, dtype=object), "expiry": a["expiry"][idx],
             "strike": a["strike"][idx], "kind": a["kind"][idx].astype(np.int8),
-            "value": np.asarray(value, dtype=np.float64), "detail": np.asarray(detail, dtype=object)}
+            "value": np.asarray(value, dtype=np.float64),
+            "detail": np.asarray(detail, dtype=object)}
 
 
 def _pairs(a: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -870,8 +872,8 @@ def write_snapshot(
 ) -> Path:                       # the file written
     "Write a chain snapshot to root/date=YYYY-MM-DD/<underlying>-<ts>.parquet."
     if df.empty or df["ts"].nunique() != 1 or df["underlying"].nunique() != 1:
-        raise ValueError("df must be one non-empty snapshot: one ts and one underlying, "
-                         f"was {df['ts'].nunique()} ts and {df['underlying'].nunique()} underlyings")
+        raise ValueError("df must be one non-empty snapshot: one ts and one underlying, was "
+                         f"{df['ts'].nunique()} ts and {df['underlying'].nunique()} underlyings")
     ts, und = int(df["ts"].iloc[0]), str(df["underlying"].iloc[0])
     path = Path(root) / f"date={ny_date(ts).isoformat()}" / f"{und}-{ts}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
