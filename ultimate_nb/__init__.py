@@ -16,6 +16,7 @@ Modules:
 - `ultimate_nb.core.parallel`: Get a Dask client (a scheduler from `DASK_SCHEDULER_ADDRESS`, or an in-process `LocalCluster`) and map functions over items in parallel, in order.
 - `ultimate_nb.core.resilience`: Circuit breaker, retry with exponential backoff and full jitter, and a token-bucket rate limiter, all driven by an injected clock.
 - `ultimate_nb.core.store`: An append-only, write-ahead event journal in SQLite (WAL) or PostgreSQL through SQLAlchemy 2, with replay for restart.
+- `ultimate_nb.data.chain`: Option chains for an underlying, simulated off a moving arbitrage-free SSVI surface or ingested from a venue, with per-update implied vols, Greeks, filters, arbitrage checks, unusual-activity alerts and Parquet snapshots.
 - `ultimate_nb.data.historical`: Real market data that ships offline with installed packages, validated against the exchange calendar, stamped at the exchange close in UTC, and replayed onto the bus as bars and modelled quotes.
 - `ultimate_nb.data.simulator`: A seeded multi-asset market: correlated prices with stochastic (Heston-type) variance, streamed as quotes, trades and bars, or generated in batch for research.
 - `ultimate_nb.execution.alpaca`: The production broker and market-data adapters on alpaca-py: orders sent with our deterministic client order ids, trade updates mapped onto our venue events, REST behind retries and a circuit breaker, and reconciliation with the venue at start.
