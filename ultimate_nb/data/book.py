@@ -348,6 +348,11 @@ class BookSimulator:
         self.n_events = 0
         self._latency = max(v.feed_latency_ns for v in self.venues)
 
+    @property
+    def now_ns(self) -> int:
+        "Simulated time, ns since epoch."
+        return self._now
+
 # %% ../../nbs/50_data/04_book.ipynb #bb8ea863
 @patch
 def _init_book(self: BookSimulator, price: float, grid: int) -> None:
