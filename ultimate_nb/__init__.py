@@ -16,13 +16,14 @@ Modules:
 - `ultimate_nb.core.parallel`: Get a Dask client (a scheduler from `DASK_SCHEDULER_ADDRESS`, or an in-process `LocalCluster`) and map functions over items in parallel, in order.
 - `ultimate_nb.core.resilience`: Circuit breaker, retry with exponential backoff and full jitter, and a token-bucket rate limiter, all driven by an injected clock.
 - `ultimate_nb.core.store`: An append-only, write-ahead event journal in SQLite (WAL) or PostgreSQL through SQLAlchemy 2, with replay for restart.
+- `ultimate_nb.data.book`: A seeded Santa Fe zero-intelligence order flow on several lit venues and a dark pool, streamed as per-venue book snapshots, the consolidated NBBO and trades.
 - `ultimate_nb.data.chain`: Option chains for an underlying, simulated off a moving arbitrage-free SSVI surface or ingested from a venue, with per-update implied vols, Greeks, filters, arbitrage checks, unusual-activity alerts and Parquet snapshots.
 - `ultimate_nb.data.historical`: Real market data that ships offline with installed packages, validated against the exchange calendar, stamped at the exchange close in UTC, and replayed onto the bus as bars and modelled quotes.
 - `ultimate_nb.data.simulator`: A seeded multi-asset market: correlated prices with stochastic (Heston-type) variance, streamed as quotes, trades and bars, or generated in batch for research.
 - `ultimate_nb.execution.alpaca`: The production broker and market-data adapters on alpaca-py: orders sent with our deterministic client order ids, trade updates mapped onto our venue events, REST behind retries and a circuit breaker, and reconciliation with the venue at start.
 - `ultimate_nb.execution.alpaca_fake`: A local stand-in for Alpaca's trading and market-data APIs, with an honest little matching engine and fault injection, for testing the Alpaca adapter without keys or network.
 - `ultimate_nb.execution.oms`: Tracks every order through its state machine, keeps positions and cash from the fills, journals each change before acting on it, and rebuilds itself from the journal after a crash.
-- `ultimate_nb.execution.paper`: A matching engine against the simulated quotes: market, limit and stop orders with time in force, fees and size-dependent slippage, reported as venue events.
+- `ultimate_nb.execution.paper`: A matching engine against the simulated quotes or L2 books: market, limit and stop orders with time in force, fees, size-dependent slippage or book walking with queue positions, reported as venue events.
 - `ultimate_nb.execution.pretrade`: The checks every order passes before it may leave the book: kill switch, known instrument, size, position and notional limits, a price collar and an order-rate throttle.
 - `ultimate_nb.live.api`: The three network faces of a running book: the REST trading API on :8081, the WebSocket stream on :8082 and Prometheus metrics on :8083.
 - `ultimate_nb.live.strategy`: The interface a strategy implements, the context it trades through, and the built-in moving-average crossover.
