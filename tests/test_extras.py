@@ -26,6 +26,7 @@ EXTRA_PACKAGES = {
     "pipelines": ("papermill", "matplotlib"),
     "apps": ("voila", "ipywidgets"),
     "alpaca": ("alpaca",),  # msgpack too, but dask needs it as well
+    "data": ("bokeh_sampledata", "skfolio", "gym_anytrading"),
 }
 # modules that need an extra (by module prefix)
 NEEDS = {
