@@ -197,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except ValueError as e:          # e.g. a feed naming data that does not exist: refused at start
+        print(f"error: cannot start the book: {e}", file=sys.stderr)
+        return 2
     except OSError as e:
         log.critical("cannot start error=%s", e)
         return 1
