@@ -24,9 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 # %% auto #0
-__all__ = ['RUNTIME', 'ServerSettings', 'MarketSettings', 'BrokerSettings', 'StrategySettings', 'RiskSettings', 'StoreSettings',
-           'LoggingSettings', 'ParallelSettings', 'RunSettings', 'Settings', 'ConfigError', 'read_config_file',
-           'load_settings', 'parse_overrides', 'deep_merge', 'runtime_fields', 'update_runtime', 'env_example']
+__all__ = ['RUNTIME', 'ServerSettings', 'MarketSettings', 'AlpacaSettings', 'BrokerSettings', 'StrategySettings', 'RiskSettings',
+           'StoreSettings', 'LoggingSettings', 'ParallelSettings', 'RunSettings', 'Settings', 'ConfigError',
+           'read_config_file', 'load_settings', 'parse_overrides', 'deep_merge', 'runtime_fields', 'update_runtime',
+           'env_example']
 
 # %% ../../nbs/00_core/01_config.ipynb #ef713ab3
 RUNTIME = {"runtime": True}
@@ -49,7 +50,8 @@ class ServerSettings(_Section):
 class MarketSettings(_Section):
     "Market data: the built-in simulator (correlated GBM with Heston-type variance) or a replay."
     # "sim": the simulator below; "replay:NAME[,NAME...]" (data.historical.LOADERS, e.g. replay:sp500)
-    # or a path to a .parquet file of bars: replay of real data, on the replayed time
+    # or a path to a .parquet file of bars: replay of real data, on the replayed time; "alpaca": Alpaca's
+    # live data for `symbols` (with broker.kind = alpaca)
     feed: str = "sim"
     symbols: list[str] = ["AAPL", "MSFT", "SPY"]
     initial_prices: list[float] = [190.0, 410.0, 520.0]   # one per symbol
@@ -72,8 +74,8 @@ class MarketSettings(_Section):
     @classmethod
     def _feed(cls, v: str) -> str:
         v = v.strip()
-        if v != "sim" and not v.lower().startswith("replay:") and not v.lower().endswith(".parquet"):
-            raise ValueError(f"feed must be 'sim', 'replay:NAME[,NAME...]' or a .parquet file, was {v!r}")
+        if v not in ("sim", "alpaca") and not v.lower().startswith("replay:") and not v.lower().endswith(".parquet"):
+            raise ValueError(f"feed must be 'sim', 'alpaca', 'replay:NAME[,NAME...]' or a .parquet file, was {v!r}")
         return v
 
     @model_validator(mode="after")
@@ -95,12 +97,47 @@ class MarketSettings(_Section):
         return self
 
 
+class AlpacaSettings(_Section):
+    "The Alpaca venue (broker.kind = alpaca): keys, endpoints, and how hard to retry and reconnect."
+    api_key: SecretStr = SecretStr("")                   # APCA-API-KEY-ID
+    secret_key: SecretStr = SecretStr("")                # APCA-API-SECRET-KEY
+    paper: bool = True                                   # paper endpoints unless False
+    trading_url: str | None = None                       # REST base override, no /v2 (the client adds it)
+    trading_stream_url: str | None = None                # trade_updates WebSocket override, with /stream
+    data_url: str | None = None                          # market-data REST base override, no /v2
+    data_stream_url: str | None = None                   # stock data WebSocket override, e.g. ws://h:p/v2/iex
+    feed: Literal["iex", "sip"] = "iex"                  # SIP needs a paid subscription
+    http_timeout_s: float = Field(10.0, gt=0)            # per HTTP request (alpaca-py sets none)
+    http_workers: int = Field(4, ge=1, le=32)            # threads running blocking REST calls
+    client_retry_attempts: int = Field(0, ge=0)          # alpaca-py's own fixed-wait 429/504 retries (its default: 3)
+    client_retry_wait_s: float = Field(3.0, ge=0)        # its wait between them (its default: 3 s)
+    retry_attempts: int = Field(5, ge=1)                 # our calls per request, first included
+    retry_base_delay_s: float = Field(0.25, ge=0)        # cap of the first backoff wait (full jitter)
+    retry_max_delay_s: float = Field(8.0, ge=0)          # largest backoff wait
+    breaker_failures: int = Field(5, ge=1)               # consecutive failed calls that open the breaker
+    breaker_reset_s: float = Field(30.0, gt=0)           # seconds open before a trial call
+    stream_backoff_min_s: float = Field(1.0, gt=0)       # first reconnect wait of either stream
+    stream_backoff_max_s: float = Field(30.0, gt=0)      # largest reconnect wait
+    fee_per_share: float = Field(0.0, ge=0)              # USD booked per filled share (Alpaca: no commission)
+    position_mismatch: Literal["halt", "adopt_venue"] = "halt"   # how reconcile resolves a position difference
+
+    def keys(self) -> tuple[str, str]:
+        "Return (api_key, secret_key) in clear; raise if either is blank."
+        k, s = self.api_key.get_secret_value(), self.secret_key.get_secret_value()
+        if not k or not s:
+            raise ValueError("api_key and secret_key must be set (ULTIMATE_BROKER__ALPACA__API_KEY, "
+                             "ULTIMATE_BROKER__ALPACA__SECRET_KEY), was blank")
+        return k, s
+
+
 class BrokerSettings(_Section):
     "The paper broker's costs and the account it starts with."
     initial_cash: float = Field(1_000_000.0, gt=0)        # USD
     fee_per_share: float = Field(0.005, ge=0)             # USD per share or contract
     min_fee: float = Field(1.0, ge=0)                     # USD per fill
     slippage_bps: float = Field(1.0, ge=0)                # extra price impact of marketable orders, bps
+    kind: Literal["paper", "alpaca"] = "paper"            # the venue: paper broker, or Alpaca (needs market.feed=alpaca)
+    alpaca: AlpacaSettings = AlpacaSettings()
 
 
 class StrategySettings(_Section):
@@ -178,6 +215,13 @@ class Settings(BaseSettings):
     parallel: ParallelSettings = ParallelSettings()
     run: RunSettings = RunSettings()
 
+    @model_validator(mode="after")
+    def _venue_and_feed(self):
+        if (self.broker.kind == "alpaca") != (self.market.feed == "alpaca"):
+            raise ValueError("broker.kind alpaca and market.feed alpaca go together (real orders need real "
+                             f"prices), was broker.kind={self.broker.kind!r} market.feed={self.market.feed!r}")
+        return self
+
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                    file_secret_settings):
@@ -199,7 +243,7 @@ def _config_error(e: ValidationError, origin: str) -> ConfigError:
         loc = tuple(p for p in err["loc"] if not isinstance(p, int)) or ("settings",)
         field = ".".join(map(str, loc))
         val = err.get("input")
-        val = "***" if any("token" in str(p) for p in loc) else repr(val)
+        val = "***" if any("token" in str(p) or "key" in str(p) for p in loc) else repr(val)
         lines.append(f"invalid setting {field} ({_env_name(loc)}): {err['msg']}; was {val}")
     return ConfigError(f"{origin}: " + " | ".join(lines))
 

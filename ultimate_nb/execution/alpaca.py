@@ -58,8 +58,8 @@ from alpaca.trading.requests import (
 )
 from alpaca.trading.stream import TradingStream
 from fastcore.basics import patch
+from ..core.config import AlpacaSettings
 from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..core.clock import ns_from_datetime
 from ultimate_nb.core.events import (
@@ -71,47 +71,9 @@ from ..core.resilience import CircuitBreaker, CircuitOpenError, backoff_delay, r
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'RECONCILIATION_STREAM', 'AlpacaSettings', 'VenueError', 'VenueUnavailable', 'classify', 'is_duplicate',
-           'tune_client', 'trading_client', 'venue_symbol', 'order_request', 'whole_qty', 'AlpacaBroker',
-           'ReconciliationReport', 'reconcile', 'parse_timeframe', 'quote_from_alpaca', 'trade_from_alpaca',
-           'bar_from_alpaca', 'AlpacaFeed']
-
-# %% ../../nbs/70_execution/04_alpaca.ipynb #8cca56ae
-class AlpacaSettings(BaseSettings):
-    "The Alpaca venue: keys, endpoints, and how hard to retry and reconnect."
-    model_config = SettingsConfigDict(
-        env_prefix="ULTIMATE_BROKER__ALPACA__", extra="forbid", validate_assignment=True,
-        env_ignore_empty=True,
-    )
-    api_key: SecretStr = SecretStr("")                   # APCA-API-KEY-ID
-    secret_key: SecretStr = SecretStr("")                # APCA-API-SECRET-KEY
-    paper: bool = True                                   # paper endpoints unless False
-    trading_url: str | None = None                       # REST base override, no /v2 (the client adds it)
-    trading_stream_url: str | None = None                # trade_updates WebSocket override, with /stream
-    data_url: str | None = None                          # market-data REST base override, no /v2
-    data_stream_url: str | None = None                   # stock data WebSocket override, e.g. ws://h:p/v2/iex
-    feed: Literal["iex", "sip"] = "iex"                  # SIP needs a paid subscription
-    http_timeout_s: float = Field(10.0, gt=0)            # per HTTP request (alpaca-py sets none)
-    http_workers: int = Field(4, ge=1, le=32)            # threads running blocking REST calls
-    client_retry_attempts: int = Field(0, ge=0)          # alpaca-py's own fixed-wait 429/504 retries (its default: 3)
-    client_retry_wait_s: float = Field(3.0, ge=0)        # its wait between them (its default: 3 s)
-    retry_attempts: int = Field(5, ge=1)                 # our calls per request, first included
-    retry_base_delay_s: float = Field(0.25, ge=0)        # cap of the first backoff wait (full jitter)
-    retry_max_delay_s: float = Field(8.0, ge=0)          # largest backoff wait
-    breaker_failures: int = Field(5, ge=1)               # consecutive failed calls that open the breaker
-    breaker_reset_s: float = Field(30.0, gt=0)           # seconds open before a trial call
-    stream_backoff_min_s: float = Field(1.0, gt=0)       # first reconnect wait of either stream
-    stream_backoff_max_s: float = Field(30.0, gt=0)      # largest reconnect wait
-    fee_per_share: float = Field(0.0, ge=0)              # USD booked per filled share (Alpaca: no commission)
-    position_mismatch: Literal["halt", "adopt_venue"] = "halt"   # how reconcile resolves a position difference
-
-    def keys(self) -> tuple[str, str]:
-        "Return (api_key, secret_key) in clear; raise if either is blank."
-        k, s = self.api_key.get_secret_value(), self.secret_key.get_secret_value()
-        if not k or not s:
-            raise ValueError("api_key and secret_key must be set (ULTIMATE_BROKER__ALPACA__API_KEY, "
-                             "ULTIMATE_BROKER__ALPACA__SECRET_KEY), was blank")
-        return k, s
+__all__ = ['log', 'RECONCILIATION_STREAM', 'VenueError', 'VenueUnavailable', 'classify', 'is_duplicate', 'tune_client',
+           'trading_client', 'venue_symbol', 'order_request', 'whole_qty', 'AlpacaBroker', 'ReconciliationReport',
+           'reconcile', 'parse_timeframe', 'quote_from_alpaca', 'trade_from_alpaca', 'bar_from_alpaca', 'AlpacaFeed']
 
 # %% ../../nbs/70_execution/04_alpaca.ipynb #55759c0a
 class VenueError(RuntimeError):

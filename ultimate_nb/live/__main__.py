@@ -163,7 +163,7 @@ class LiveRunner:
             log.info("serving rest=http://%s:%d/api/v1 ws=ws://%s:%d/stream metrics=http://%s:%d/metrics",
                      h, self.ports["rest"], h, self.ports["ws"], h, self.ports["metrics"])
             await self.system.run(stop=self.stop, duration=duration)
-            if self.system.simulator is None and self.system.feed.exhausted:
+            if self.system.replay is not None and self.system.replay.exhausted:
                 self.summary = self.system.replay_summary()    # a replay ends with its data
                 log.info("replay finished %s", " ".join(f"{k}={v}" for k, v in self.summary.items()))
             elif duration is None:

@@ -37,7 +37,7 @@ from ..core.bus import MessageBus
 from ..core.clock import Clock, LiveClock, SimClock
 from ..core.config import Settings, update_runtime
 from ultimate_nb.core.events import (
-    Bar, BookSnapshot, Order, OrderAccepted, OrderCanceled, OrderDenied, OrderExpired, OrderFilled,
+    Bar, BookSnapshot, Instrument, Order, OrderAccepted, OrderCanceled, OrderDenied, OrderExpired, OrderFilled,
     OrderRejected, OrderState, OrderSubmitted, Quote, Trade, from_record,
 )
 from ..core.metrics import Health, Metrics
@@ -77,15 +77,18 @@ class TradingSystem:
         self.bus = MessageBus("book", on_error=self._on_handler_error)
         self.journal = Journal(make_engine(self._journal_url(settings, replay), settings.store.var_dir))
         self.settings = self._replay_config(settings)
-        self.simulator = self._make_simulator() if replay is None else None
-        self.feed: MarketSimulator | Replay = replay if replay is not None else self.simulator
-        self.instruments = self.feed.instruments
+        self.replay = replay
+        self.simulator = self._make_simulator() if replay is None and not self._on_alpaca() else None
+        self.feed = replay or self.simulator or self._make_alpaca_feed()
+        self.instruments = getattr(self.feed, "instruments", None) or {
+            s: Instrument.equity(s) for s in self.settings.market.symbols}
+        self.reconciliation = None        # the venue reconciliation report (Alpaca), after `run` starts
         self.oms = OMS(self.journal, self.clock, self.instruments, self.settings.broker.initial_cash,
                        publish=self.bus.publish)
         self.oms.recover()
         self.oms.open()
         self.risk = PreTradeRisk(self.settings.risk, self.instruments, self.clock)
-        self.broker = PaperBroker(self.settings.broker, self.instruments, self.clock, self._on_venue_event)
+        self.broker = self._make_broker()
         restored = self.broker.restore(self.oms.open_orders())
         self.strategy = strategy or MovingAverageCrossover(self.settings.strategy)
         self.marks: dict[str, float] = {}
@@ -162,7 +165,7 @@ def _warm_up(self: TradingSystem) -> int:
 def _make_replay(cls: TradingSystem, settings: Settings) -> Replay | None:
     "Return the replay feed `settings.market.feed` names, or None for the simulator."
     mkt = settings.market
-    if mkt.feed == "sim":
+    if mkt.feed in ("sim", "alpaca"):
         return None
     return replay_from_spec(mkt.feed, spread_bps=mkt.spread_bps, speed=mkt.speed)
 
@@ -185,6 +188,40 @@ def _publish_replayed(self: TradingSystem, ev: Any) -> None:
     if ev.ts_event > self.clock.timestamp_ns():
         self.clock.set_time(ev.ts_event)
     self.bus.publish(ev)
+
+
+@patch
+def _on_alpaca(self: TradingSystem) -> bool:
+    "True when the book trades on Alpaca (broker.kind and market.feed both 'alpaca')."
+    return self.settings.broker.kind == "alpaca"
+
+
+@patch
+def _make_alpaca_feed(self: TradingSystem):
+    "Return Alpaca's live data for `market.symbols` (imported here: the `alpaca` extra)."
+    from ..execution.alpaca import AlpacaFeed
+    return AlpacaFeed(self.settings.broker.alpaca, list(self.settings.market.symbols), clock=self.clock)
+
+
+@patch
+def _make_broker(self: TradingSystem):
+    "Return the venue `broker.kind` names: the paper broker, or Alpaca."
+    if not self._on_alpaca():
+        return PaperBroker(self.settings.broker, self.instruments, self.clock, self._on_venue_event)
+    from ..execution.alpaca import AlpacaBroker
+    return AlpacaBroker(self.settings.broker.alpaca, self.instruments, self.clock, self._on_venue_event)
+
+
+@patch
+async def _start_venue(self: TradingSystem) -> None:
+    "Reconcile with a real venue before trading (Alpaca), then start its trade-update stream."
+    if not self._on_alpaca():
+        return
+    from ..execution.alpaca import reconcile
+    self.reconciliation = rep = await reconcile(self.broker, self.oms)
+    self.health.set("broker", "ok" if rep.ok else "down",
+                    "reconciled with Alpaca" if rep.ok else f"reconciliation: {rep.error or self.oms.halted}")
+    await self.broker.start()
 
 # %% ../../nbs/90_live/02_system.ipynb #6cbb13b4
 @patch
@@ -219,7 +256,7 @@ def _on_bar(self: TradingSystem, bar: Bar) -> None:
     with self.metrics.time("strategy"):
         self.strategy.on_bar(bar)
     equity = self.update_account_metrics()
-    if self.simulator is None and (not self.equity_curve or self.equity_curve[-1][0] < bar.ts_event):
+    if self.replay is not None and (not self.equity_curve or self.equity_curve[-1][0] < bar.ts_event):
         self.equity_curve.append((bar.ts_event, equity))
 
 
@@ -397,16 +434,20 @@ def update_account_metrics(self: TradingSystem) -> float:
 async def run(self: TradingSystem, stop: asyncio.Event | None = None, duration: float | None = None) -> None:
     "Stream market data into the book until `stop` is set or `duration` seconds of wall time pass."
     stop = stop or asyncio.Event()
-    sim = self.simulator is not None
+    replay = self.replay is not None
+    await self._start_venue()
     self.metrics.up.set(1)
-    self.health.set("feed", "ok", "simulator streaming" if sim else f"replaying {self.settings.market.feed}")
+    self.health.set("feed", "ok", f"replaying {self.settings.market.feed}" if replay else
+                    f"{self.settings.market.feed} streaming")
     try:
-        await self.feed.run(self.bus.publish if sim else self._publish_replayed, clock=self.clock if sim else None,
-                            speed=self.settings.market.speed, duration_s=duration, stop=stop)
+        await self.feed.run(self._publish_replayed if replay else self.bus.publish,
+                            clock=None if replay else self.clock, speed=self.settings.market.speed,
+                            duration_s=duration, stop=stop)
     finally:
         self.metrics.up.set(0)
-        done = not sim and self.feed.exhausted
-        self.health.set("feed", "down", "replay finished" if done else "stopped")
+        self.health.set("feed", "down", "replay finished" if replay and self.replay.exhausted else "stopped")
+        if self._on_alpaca():
+            await self.broker.stop()
 
 
 @patch
@@ -417,7 +458,7 @@ def run_simulated(self: TradingSystem, n_steps: int) -> int:
     n = 0
     for _ in range(n_steps):
         events = self.feed.step()
-        if not events and self.simulator is None:
+        if not events and self.replay is not None:
             break                                   # the replay is exhausted
         self.clock.set_time(max(self.clock.timestamp_ns(), self.feed.now_ns))
         for ev in events:
@@ -429,7 +470,7 @@ def run_simulated(self: TradingSystem, n_steps: int) -> int:
 @patch
 def replay_summary(self: TradingSystem) -> dict[str, Any]:
     "Return what a replay did: bars, orders, fills, fees, equity, return and max drawdown."
-    if self.simulator is not None:
+    if self.replay is None:
         raise TypeError("replay_summary is for a book on a replay feed (market.feed = 'replay:...')")
     ts, eq = (np.array(x) for x in zip(*self.equity_curve)) if self.equity_curve else (np.zeros(0), np.zeros(0))
     start_cash = self.oms.initial_cash
