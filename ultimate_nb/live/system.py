@@ -69,16 +69,22 @@ class TradingSystem:
         settings: Settings,                 # the whole settings tree
         clock: Clock | None = None,         # default: LiveClock, or a SimClock on the replayed time
         strategy: Strategy | None = None,   # default: moving-average crossover from settings
+        feed: MarketSimulator | Replay | None = None,  # default: what `market.feed` names
     ):
-        replay = self._make_replay(settings)
+        if feed is not None and not isinstance(feed, (MarketSimulator, Replay)):
+            raise TypeError(f"feed must be a MarketSimulator or a Replay, was {type(feed).__name__}")
+        replay = feed if isinstance(feed, Replay) else (None if feed is not None else self._make_replay(settings))
+        self.feed_name = (f"replay:{','.join(replay.symbols).lower()}" if isinstance(feed, Replay) else
+                          "sim" if feed is not None else settings.market.feed)
         self.clock = clock or (SimClock(start_ns=replay.start_ns) if replay is not None else LiveClock())
         self.metrics = Metrics()
         self.health = Health(self.metrics, now_ns=self.clock.timestamp_ns)
         self.bus = MessageBus("book", on_error=self._on_handler_error)
-        self.journal = Journal(make_engine(self._journal_url(settings, replay), settings.store.var_dir))
+        self.journal = Journal(make_engine(self._journal_url(settings, replay, self.feed_name), settings.store.var_dir))
         self.settings = self._replay_config(settings)
         self.replay = replay
-        self.simulator = self._make_simulator() if replay is None and not self._on_alpaca() else None
+        self.simulator = (feed if isinstance(feed, MarketSimulator) else
+                          self._make_simulator() if replay is None and not self._on_alpaca() else None)
         self.feed = replay or self.simulator or self._make_alpaca_feed()
         self.instruments = getattr(self.feed, "instruments", None) or {
             s: Instrument.equity(s) for s in self.settings.market.symbols}
@@ -171,11 +177,11 @@ def _make_replay(cls: TradingSystem, settings: Settings) -> Replay | None:
 
 
 @patch(cls_method=True)
-def _journal_url(cls: TradingSystem, settings: Settings, replay: Replay | None) -> str | None:
+def _journal_url(cls: TradingSystem, settings: Settings, replay: Replay | None, name: str) -> str | None:
     "Return the journal URL: `store.url`, a fresh file per replay run, or None (the default file)."
     if settings.store.url or replay is None:
         return settings.store.url
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", settings.market.feed.removeprefix("replay:"))[-60:]
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.removeprefix("replay:"))[-60:]
     folder = Path(settings.store.var_dir) / "replay"
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -437,8 +443,7 @@ async def run(self: TradingSystem, stop: asyncio.Event | None = None, duration: 
     replay = self.replay is not None
     await self._start_venue()
     self.metrics.up.set(1)
-    self.health.set("feed", "ok", f"replaying {self.settings.market.feed}" if replay else
-                    f"{self.settings.market.feed} streaming")
+    self.health.set("feed", "ok", f"replaying {self.feed_name}" if replay else f"{self.feed_name} streaming")
     try:
         await self.feed.run(self._publish_replayed if replay else self.bus.publish,
                             clock=None if replay else self.clock, speed=self.settings.market.speed,
@@ -477,7 +482,7 @@ def replay_summary(self: TradingSystem) -> dict[str, Any]:
     drawdown = float((1 - eq / np.maximum.accumulate(eq)).max()) if len(eq) else 0.0
     fills = sum(len(s.fill_ids) for s in self.oms.orders.values())
     day = lambda ns: datetime.fromtimestamp(ns / 1e9, timezone.utc).date().isoformat()
-    return {"feed": self.settings.market.feed, "bars": len(eq), "first": day(ts[0]) if len(ts) else None,
+    return {"feed": self.feed_name, "bars": len(eq), "first": day(ts[0]) if len(ts) else None,
             "last": day(ts[-1]) if len(ts) else None, "orders": len(self.oms.orders), "fills": fills,
             "fees": round(sum(s.fees for s in self.oms.orders.values()), 2),
             "equity": round(float(eq[-1]) if len(eq) else start_cash, 2),
