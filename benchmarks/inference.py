@@ -1,0 +1,222 @@
+"""Benchmark `ultimate_nb.ml.inference.InferenceServer` on the multi-task pricing network at batch 1.
+
+Usage: `python benchmarks/inference.py [--quick] [--out PATH]`
+
+  latency     p50 / p99 / mean of one call with one option state ([S, T, sigma] -> price, delta,
+              gamma, vega, theta), in microseconds, all in this one run:
+                direct calls a user would write instead: the torch module under `inference_mode`,
+                its TorchScript trace, an ONNX Runtime `InferenceSession.run` (same session
+                options as the server: 1 intra-op thread, all graph optimisations);
+                through the server: `predict` (sync) on ONNX Runtime and on TorchScript with the
+                cache off (validation, breaker, metrics included), `predict` answered from the
+                cache, and `predict_async` from one client (micro-batcher on, queue quiet).
+              Direct calls get float32 rows prepared in advance; the server takes float64 rows
+              and converts them, as a strategy would pass them.
+  throughput  requests per second from 4 concurrent asyncio clients, each sending batch-1
+              requests one after another through `predict_async`: micro-batching on
+              (max_batch 32, max_wait_us 200) vs off (max_batch 1, max_wait_us 0); with the mean
+              rows per backend call and the p50 / p99 request latency. The two servers take
+              turns (10 rounds each) so that both see the same load.
+
+Timings are wall clock (`time.perf_counter_ns`) after warm-up, with torch on 1 thread (as ONNX
+Runtime); the latency rows are interleaved (each implementation once per round) so that all see
+the same load. The machine may be shared: the load average at the start is recorded with the results.
+Prints a table and writes JSON (default `benchmarks/results/inference.json`, or
+`inference.quick.json` with `--quick`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from ultimate_nb import __version__
+from ultimate_nb.ml.inference import (
+    InferenceServer, InferenceSettings, OrtBackend, export_onnx, load_backend,
+)
+from ultimate_nb.ml.multitask import bs_data, fit
+
+HERE = Path(__file__).resolve().parent
+FULL = dict(n_train=1024, epochs=150, reps=20_000, warm=500, requests_per_client=5_000, rounds=10)
+QUICK = dict(n_train=256, epochs=5, reps=300, warm=50, requests_per_client=100, rounds=2)
+CLIENTS = 4
+GOAL_P99_US = 1000.0
+
+
+def _stats(ns: list[int]) -> dict:
+    a = np.asarray(ns, dtype=np.float64) / 1e3
+    return dict(p50_us=float(np.percentile(a, 50)), p99_us=float(np.percentile(a, 99)),
+                mean_us=float(a.mean()), over_1ms_pct=float((a > 1000).mean() * 100), n=len(a))
+
+
+def latency_rows(cfg: dict, pricer: Any, onnx_file: Path, ts_file: Path, X: np.ndarray) -> list[dict]:
+    "Return batch-1 latency rows: direct torch, TorchScript and ONNX Runtime calls vs the server."
+    n, X32 = len(X), X.astype(np.float32)
+    rows32 = [X32[i:i + 1] for i in range(n)]
+    module, ts = pricer.scaled().eval(), load_backend(ts_file).module     # torch.jit.load
+    sess = OrtBackend(onnx_file).session
+
+    def torch_call(m):
+        def call(i):
+            with torch.inference_mode():
+                return m(torch.from_numpy(rows32[i % n])).numpy()
+        return call
+
+    srv = InferenceServer(InferenceSettings(cache_size=0))
+    srv.load("pricer", onnx_file, fallback="bs_greeks")
+    srv.load("pricer_ts", ts_file, fallback="bs_greeks")
+    cached = InferenceServer(InferenceSettings(cache_size=1024))
+    cached.load("pricer", onnx_file)
+    calls = [
+        ("torch module (direct)", "direct", torch_call(module)),
+        ("TorchScript (direct)", "direct", torch_call(ts)),
+        ("ONNX Runtime session.run (direct)", "direct", lambda i: sess.run(None, {"x": rows32[i % n]})[0]),
+        ("server.predict, onnxruntime", "sync", lambda i: srv.predict("pricer", X[i % n:i % n + 1])),
+        ("server.predict, torchscript", "sync", lambda i: srv.predict("pricer_ts", X[i % n:i % n + 1])),
+        ("server.predict, cache hit", "sync", lambda i: cached.predict("pricer", X[i % 64:i % 64 + 1])),
+    ]
+
+    async def measure():
+        # interleaved: every implementation is timed once per round, so all see the same load
+        ns = [[] for _ in range(len(calls) + 1)]
+        try:
+            for i in range(cfg["warm"] + cfg["reps"]):
+                for k, (_, _, fn) in enumerate(calls):
+                    t0 = time.perf_counter_ns(); fn(i); ns[k].append(time.perf_counter_ns() - t0)
+                t0 = time.perf_counter_ns()
+                await srv.predict_async("pricer", X[i % n:i % n + 1])
+                ns[-1].append(time.perf_counter_ns() - t0)
+        finally:
+            await srv.stop()
+        return [v[cfg["warm"]:] for v in ns]
+
+    ns = asyncio.run(measure())
+    names = [(c[0], c[1]) for c in calls] + [("server.predict_async, onnxruntime, 1 client", "async")]
+    return [dict(impl=name, path=path, **_stats(v)) for (name, path), v in zip(names, ns)]
+
+
+async def _clients(srv: InferenceServer, X: np.ndarray, per_client: int, lat: list[int]) -> float:
+    "Run 4 clients sending `per_client` batch-1 requests each; return the seconds it took."
+    n = len(X)
+
+    async def client(c: int):
+        for i in range(per_client):
+            j = (c * 7919 + i) % n
+            t0 = time.perf_counter_ns()
+            await srv.predict_async("pricer", X[j:j + 1])
+            lat.append(time.perf_counter_ns() - t0)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(c) for c in range(CLIENTS)))
+    return time.perf_counter() - t0
+
+
+def throughput_rows(cfg: dict, onnx_file: Path, X: np.ndarray) -> list[dict]:
+    "Return requests/s from 4 concurrent async clients with micro-batching on and off (rounds alternate)."
+    configs = [("batching on (max_batch 32, max_wait_us 200)", dict(max_batch=32, max_wait_us=200)),
+               ("batching off (max_batch 1)", dict(max_batch=1, max_wait_us=0))]
+    servers = []
+    for _, st in configs:
+        srv = InferenceServer(InferenceSettings(cache_size=0, **st))
+        srv.load("pricer", onnx_file)
+        servers.append(srv)
+    rounds, per = cfg["rounds"], cfg["requests_per_client"] // cfg["rounds"]
+    seconds, lat = [0.0] * len(configs), [[] for _ in configs]
+
+    async def run():
+        try:
+            for srv in servers:                                        # warm-up
+                await _clients(srv, X, max(per // 10, 10), [])
+            for _ in range(rounds):
+                for k, srv in enumerate(servers):
+                    seconds[k] += await _clients(srv, X, per, lat[k])
+        finally:
+            for srv in servers:
+                await srv.stop()
+
+    asyncio.run(run())
+    out = []
+    for (label, _), srv, sec, ns in zip(configs, servers, seconds, lat):
+        reg = srv.metrics.registry
+        rows = reg.get_sample_value("ultimate_inference_batch_size_sum", {"model": "pricer"})
+        calls = reg.get_sample_value("ultimate_inference_batch_size_count", {"model": "pricer"})
+        out.append(dict(impl=label, clients=CLIENTS, requests=len(ns), seconds=sec,
+                        requests_per_s=len(ns) / sec, mean_batch=rows / calls, **_stats(ns)))
+    return out
+
+
+def table(lat: list[dict], thr: list[dict]) -> str:
+    "Return both tables as fixed-width text."
+    head = f"{'batch-1 latency':<48}{'p50 us':>10}{'p99 us':>10}{'mean us':>10}{'% > 1 ms':>10}"
+    lines = [head, "-" * len(head)]
+    lines += [f"{r['impl']:<48}{r['p50_us']:>10.1f}{r['p99_us']:>10.1f}{r['mean_us']:>10.1f}"
+              f"{r['over_1ms_pct']:>10.2f}" for r in lat]
+    head = f"{'4 async clients, batch-1 requests':<48}{'req/s':>10}{'rows/call':>10}{'p50 us':>10}{'p99 us':>10}"
+    lines += ["", head, "-" * len(head)]
+    lines += [f"{r['impl']:<48}{r['requests_per_s']:>10.0f}{r['mean_batch']:>10.2f}{r['p50_us']:>10.1f}"
+              f"{r['p99_us']:>10.1f}" for r in thr]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small training and few repetitions")
+    ap.add_argument("--out", type=Path, default=None, help="JSON file to write")
+    a = ap.parse_args(argv)
+    cfg = QUICK if a.quick else FULL
+    out = a.out or HERE / "results" / ("inference.quick.json" if a.quick else "inference.json")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    load = os.getloadavg()
+    try:
+        tr = bs_data(cfg["n_train"], np.random.default_rng(0))
+        pricer = fit(tr["X"], tr["labels"], epochs=cfg["epochs"], lr=1e-2, seed=0)
+        X = bs_data(1024, np.random.default_rng(1))["X"]
+        with tempfile.TemporaryDirectory() as tmp:
+            onnx_file, ts_file = Path(tmp) / "pricer.onnx", Path(tmp) / "pricer.ts"
+            check = export_onnx(pricer, onnx_file, X)
+            pricer.to_torchscript(ts_file)
+            lat = latency_rows(cfg, pricer, onnx_file, ts_file, X)
+            thr = throughput_rows(cfg, onnx_file, X)
+    finally:
+        torch.set_num_threads(threads)
+    sync = next(r for r in lat if r["impl"] == "server.predict, onnxruntime")
+    direct = next(r for r in lat if r["impl"] == "ONNX Runtime session.run (direct)")
+    on, off = thr
+    goals = dict(p99_sync_onnxruntime_us=sync["p99_us"], p99_below_1ms=sync["p99_us"] < GOAL_P99_US,
+                 p99_direct_onnxruntime_us=direct["p99_us"],
+                 batching_speedup=on["requests_per_s"] / off["requests_per_s"],
+                 batching_faster=on["requests_per_s"] > off["requests_per_s"])
+    res = dict(benchmark="inference", quick=a.quick, version=__version__,
+               date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               machine=dict(platform=platform.platform(), python=sys.version.split()[0],
+                            cpu_count=os.cpu_count(), loadavg_at_start=list(load), torch=torch.__version__,
+                            onnxruntime=ort.__version__, torch_threads=1, ort_intra_op_threads=1,
+                            note="shared machine: other jobs ran during the measurement"),
+               onnx_check=check, latency=lat, throughput=thr, goals=goals)
+    print(table(lat, thr))
+    print(f"load average at start {load[0]:.2f} on {os.cpu_count()} CPUs; "
+          f"goal p99 < 1 ms (sync, onnxruntime): {goals['p99_below_1ms']} "
+          f"(direct ORT p99 {direct['p99_us']:.0f} us in the same rounds); "
+          f"batching speedup x{goals['batching_speedup']:.2f}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=2))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
