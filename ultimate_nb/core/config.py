@@ -25,9 +25,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 # %% auto #0
 __all__ = ['RUNTIME', 'ServerSettings', 'MarketSettings', 'AlpacaSettings', 'BrokerSettings', 'StrategySettings', 'RiskSettings',
-           'StoreSettings', 'LoggingSettings', 'ParallelSettings', 'RunSettings', 'Settings', 'ConfigError',
-           'read_config_file', 'load_settings', 'parse_overrides', 'deep_merge', 'runtime_fields', 'update_runtime',
-           'env_example']
+           'StoreSettings', 'LoggingSettings', 'ParallelSettings', 'ModelSettings', 'InferenceSettings', 'RunSettings',
+           'Settings', 'ConfigError', 'read_config_file', 'load_settings', 'parse_overrides', 'deep_merge',
+           'runtime_fields', 'update_runtime', 'env_example']
 
 # %% ../../nbs/00_core/01_config.ipynb #ef713ab3
 RUNTIME = {"runtime": True}
@@ -181,6 +181,29 @@ class ParallelSettings(_Section):
     n_workers: int | None = Field(None, gt=0)
 
 
+class ModelSettings(_Section):
+    "One model the inference server loads at start."
+    path: str                                              # .onnx, TorchScript or pricer file
+    backend: Literal["auto", "onnxruntime", "torchscript", "torch", "tensorrt"] = "auto"
+    device: str = "cpu"                                    # "cpu" or "cuda[:N]"
+    fallback: str | None = None                            # a named fallback, e.g. "bs_greeks"
+
+
+class InferenceSettings(_Section):
+    "The in-process model server (ml.inference): micro-batching, cache, timeouts, breaker, models."
+    max_batch: int = Field(32, ge=1, le=65_536)            # rows per backend call, at most
+    max_wait_us: int = Field(200, ge=0, le=1_000_000)      # longest wait for a batch to fill, microseconds
+    fill_wait: bool = False                                # wait all of max_wait_us even when the queue is quiet
+    timeout_s: float = Field(0.05, gt=0)                   # per-request timeout (async), slow-call limit (sync)
+    cache_size: int = Field(4096, ge=0)                    # LRU entries over all models; 0 turns the cache off
+    failure_threshold: int = Field(5, ge=1)                # consecutive failures/timeouts that open a breaker
+    reset_timeout_s: float = Field(30.0, gt=0)             # seconds a breaker stays open before a trial call
+    warmup_batches: int = Field(3, ge=0)                   # dummy batches timed at load
+    intra_op_threads: int = Field(1, ge=1)                 # ONNX Runtime threads per operator
+    batch_in_thread: bool = False                          # run async batches in a worker thread
+    models: dict[str, ModelSettings] = {}                  # name -> model, loaded at start
+
+
 class RunSettings(_Section):
     duration: float | None = Field(None, gt=0)            # seconds of wall time to run; None: until Ctrl-C
     device: Literal["auto", "cpu", "cuda"] = "auto"       # compute device for models
@@ -214,6 +237,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = LoggingSettings()
     parallel: ParallelSettings = ParallelSettings()
     run: RunSettings = RunSettings()
+    inference: InferenceSettings = InferenceSettings()
 
     @model_validator(mode="after")
     def _venue_and_feed(self):

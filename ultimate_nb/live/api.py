@@ -50,6 +50,7 @@ from ultimate_nb.core.events import (
 )
 from ..core.metrics import CONTENT_TYPE
 from ..execution.oms import OMSHalted
+from ..ml.inference import add_predict_routes
 from .system import TradingSystem
 
 log = logging.getLogger(__name__)
@@ -205,6 +206,7 @@ def create_rest_app(
         return order_json(s)
 
     _add_order_routes(app, system, auth)
+    add_predict_routes(app, system.inference, auth)   # POST /api/v1/predict/{model}, GET /api/v1/models
     _add_config_routes(app, system, auth)
     return app
 

@@ -45,6 +45,7 @@ from ..core.store import Journal, make_engine
 from ..data.historical import Replay, replay_from_spec
 from ..data.simulator import MarketSimulator
 from ..execution.oms import OMS, OMSHalted
+from ..ml.inference import InferenceServer
 from ..execution.paper import PaperBroker
 from ..execution.pretrade import PreTradeRisk
 from .strategy import MovingAverageCrossover, Strategy
@@ -95,6 +96,9 @@ class TradingSystem:
         self.oms.open()
         self.risk = PreTradeRisk(self.settings.risk, self.instruments, self.clock)
         self.broker = self._make_broker()
+        # models for strategies and the hedging engine; a model that does not load stops the start
+        self.inference = InferenceServer.from_settings(self.settings.inference, registry=self.metrics.registry,
+                                                       clock=self.clock)
         restored = self.broker.restore(self.oms.open_orders())
         self.strategy = strategy or MovingAverageCrossover(self.settings.strategy)
         self.marks: dict[str, float] = {}
@@ -107,7 +111,7 @@ class TradingSystem:
         self._wire()
         self.strategy.on_start(self)
         self._warm_up()
-        for c in ("journal", "oms", "broker", "feed", "strategy"):
+        for c in ("journal", "oms", "broker", "feed", "strategy", "inference"):
             self.health.set(c, "ok")
         log.info("book assembled symbols=%s orders=%d open=%d restored_at_venue=%d cash=%.2f",
                  ",".join(self.instruments), len(self.oms.orders), len(self.oms.open_orders()), restored,
@@ -348,6 +352,16 @@ def now_ns(self: TradingSystem) -> int:
     "Return the book's clock, ns since epoch."
     return self.clock.timestamp_ns()
 
+
+@patch
+def predict(
+    self: TradingSystem,
+    model: str,        # a model of `settings.inference.models` (or loaded on `self.inference`)
+    x: Any,            # (n, n_in) or (n_in,) finite inputs
+) -> np.ndarray:       # (n, n_out) float64
+    "Return model `model`'s outputs for `x` through the inference server (StrategyContext)."
+    return self.inference.predict(model, x)
+
 # %% ../../nbs/90_live/02_system.ipynb #a1dcd30a
 @patch
 def _bad(self: TradingSystem, source: str, reason: str, detail: str) -> str:
@@ -442,6 +456,7 @@ async def run(self: TradingSystem, stop: asyncio.Event | None = None, duration: 
     stop = stop or asyncio.Event()
     replay = self.replay is not None
     await self._start_venue()
+    await self.inference.start()
     self.metrics.up.set(1)
     self.health.set("feed", "ok", f"replaying {self.feed_name}" if replay else f"{self.feed_name} streaming")
     try:
@@ -451,6 +466,7 @@ async def run(self: TradingSystem, stop: asyncio.Event | None = None, duration: 
     finally:
         self.metrics.up.set(0)
         self.health.set("feed", "down", "replay finished" if replay and self.replay.exhausted else "stopped")
+        await self.inference.stop()
         if self._on_alpaca():
             await self.broker.stop()
 

@@ -48,6 +48,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.clock import Clock
+from ..core.config import InferenceSettings, ModelSettings
 from ..core.device import get_device
 from ..core.metrics import LATENCY_BUCKETS
 from ..core.resilience import BreakerState, CircuitBreaker, CircuitOpenError
@@ -58,8 +59,8 @@ log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['log', 'BACKENDS', 'PRICER_HEADS', 'BATCH_BUCKETS', 'Priority', 'UnknownModelError', 'InferenceTimeout', 'Prediction',
            'Backend', 'OrtBackend', 'TorchBackend', 'TensorRTBackend', 'export_onnx', 'load_backend',
-           'bs_greeks_fallback', 'InferenceMetrics', 'ModelSettings', 'InferenceSettings', 'ModelVersion',
-           'InferenceServer', 'PredictRequest', 'add_predict_routes']
+           'bs_greeks_fallback', 'InferenceMetrics', 'ModelVersion', 'InferenceServer', 'PredictRequest',
+           'add_predict_routes']
 
 # %% ../../nbs/60_ml/03_inference.ipynb #02213505
 class Priority(IntEnum):
@@ -453,31 +454,6 @@ class _Stats:
 
     def total(self, metric: str) -> int:
         return sum(v for (k, _), v in self.counts.items() if k == metric)
-
-# %% ../../nbs/60_ml/03_inference.ipynb #31150cf1
-class ModelSettings(BaseModel):
-    "One model the server loads at start."
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    path: str                                              # .onnx, TorchScript or pricer file
-    backend: Literal["auto", "onnxruntime", "torchscript", "torch", "tensorrt"] = "auto"
-    device: str = "cpu"                                    # "cpu" or "cuda[:N]"
-    fallback: str | None = None                            # a named fallback, e.g. "bs_greeks"
-
-
-class InferenceSettings(BaseModel):
-    "Micro-batching, cache, timeouts and breaker of the inference server."
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
-    max_batch: int = Field(32, ge=1, le=65_536)            # rows per backend call, at most
-    max_wait_us: int = Field(200, ge=0, le=1_000_000)      # longest wait for a batch to fill, microseconds
-    fill_wait: bool = False                                # wait all of max_wait_us even when the queue is quiet
-    timeout_s: float = Field(0.05, gt=0)                   # per-request timeout (async), slow-call limit (sync)
-    cache_size: int = Field(4096, ge=0)                    # LRU entries over all models; 0 turns the cache off
-    failure_threshold: int = Field(5, ge=1)                # consecutive failures/timeouts that open a breaker
-    reset_timeout_s: float = Field(30.0, gt=0)             # seconds a breaker stays open before a trial call
-    warmup_batches: int = Field(3, ge=0)                   # dummy batches timed at load
-    intra_op_threads: int = Field(1, ge=1)                 # ONNX Runtime threads per operator
-    batch_in_thread: bool = False                          # run async batches in a worker thread
-    models: dict[str, ModelSettings] = {}                  # loaded by `InferenceServer.from_settings`
 
 # %% ../../nbs/60_ml/03_inference.ipynb #a582b877
 @dataclass(frozen=True, slots=True)
