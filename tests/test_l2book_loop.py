@@ -30,9 +30,11 @@ class BookLoop:
         self.bus = MessageBus("book")
         self.journal = Journal(make_engine(var_dir=var_dir))
         self.oms = OMS(self.journal, self.clock, self.feed.instruments, 1_000_000.0, publish=self.bus.publish)
+        self.oms.recover()
         self.oms.open()
         self.broker = PaperBroker(BrokerSettings(), self.feed.instruments, self.clock, self.oms.apply,
                                   venues=self.feed.venues, dark=self.feed.dark, liquidity_taker=self.feed.take)
+        self.restored = self.broker.restore(self.oms.open_orders())
         for s in self.feed.symbols:                      # the market as it opens
             self.broker.on_quote(self.feed.last_quote(s))
         self.bus.subscribe(BookSnapshot, self.broker.on_book, name="broker.on_book")
@@ -136,6 +138,29 @@ def test_bars_close_every_minute_per_symbol_at_the_nbbo_mid(tmp_path):
     ts = [e.ts_init for e in loop.events if not isinstance(e, (OrderFilled,))]
     assert ts == sorted(ts)                               # one stream in time order across symbols
     loop.journal.close()
+
+
+def test_after_a_restart_open_orders_rejoin_the_queue_and_still_fill(tmp_path):
+    loop = BookLoop(tmp_path, seed=5)
+    loop.step()
+    bid = loop.feed.last_quote("AAPL").bid
+    loop.submit(Order("rest", "AAPL", "buy", 300, "limit", limit_price=bid, tif="gtc",
+                      ts_init=loop.clock.timestamp_ns()))
+    loop.step()
+    loop.journal.close()
+    again = BookLoop(tmp_path, seed=5)                    # the same journal: the OMS remembers, the venue not
+    assert again.restored == 1 and again.oms.order("rest").status is OrderStatus.ACCEPTED
+    again.step()
+    w = again.broker.working["rest"]
+    shown = dict(again.broker.books["AAPL"]["XNAS"][0]).get(bid, 0.0)
+    assert w.arrived and w.venue == "XNAS" and w.ahead == shown > 0   # at the back of the queue again
+    for _ in range(3 * STEPS_PER_MINUTE):
+        if "rest" not in again.broker.working:
+            break
+        again.step()
+    assert again.oms.order("rest").status is OrderStatus.FILLED
+    assert again.oms.position("AAPL").qty == 300
+    again.journal.close()
 
 
 def test_run_is_paced_and_never_ahead_of_schedule(tmp_path):

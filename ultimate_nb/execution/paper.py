@@ -235,12 +235,13 @@ def on_quote(self: PaperBroker, q: Quote) -> None:
 
 @patch
 def restore(self: PaperBroker, open_orders: list[OrderState]) -> int:
-    "Re-register orders still open in the OMS after a restart (the venue's book is in memory)."
-    n = 0
+    "Re-register orders still open in the OMS after a restart (in book mode: at the back of the default venue's queue)."
+    n, book = 0, bool(self.venues) or self.liquidity_taker is not None
     for s in open_orders:
         if s.order.client_order_id not in self.working:
-            self.working[s.order.client_order_id] = _Working(s.order, filled=s.filled_qty,
-                                                             n_fills=len(s.fill_ids))
+            self.working[s.order.client_order_id] = _Working(
+                s.order, filled=s.filled_qty, n_fills=len(s.fill_ids),
+                venue=next(iter(self.venues), "LIT") if book else None, arrived=not book)
             n += 1
     return n
 
