@@ -465,13 +465,29 @@ def advance(
         *(np.concatenate([getattr(tp, f) for tp in tapes]) for f in ("ts", "venue", "price", "size", "side")))
 
 # %% ../../nbs/50_data/04_book.ipynb #79278db6
+@njit(cache=True)
+def _top_nb(depth, best, s, route, n, out_k, out_q):
+    "Write the best `n` occupied ticks of side `s`, shares summed over the `route` venues; return how many."
+    K, step, m = depth.shape[2], (-1 if s == 0 else 1), 0
+    k = _rbest_nb(best, s, route)
+    while m < n and 0 <= k < K:
+        q = 0
+        for j in range(route.shape[0]):
+            q += depth[s, route[j], k]
+        if q > 0:
+            out_k[m], out_q[m] = k, q
+            m += 1
+        k += step
+    return m
+
+
 @patch
 def _levels(self: BookSimulator, s: int, v: int | None, n: int) -> tuple[tuple[float, float], ...]:
     "Return the best `n` levels of side `s` (0 bids) on venue index `v`, or consolidated when None."
-    d = self._depth[s].sum(axis=0) if v is None else self._depth[s, v]
-    nz = np.flatnonzero(d)
-    idx = nz[::-1][:n] if s == 0 else nz[:n]
-    return tuple((round((self._off + int(k)) * self.tick, 8), float(d[k])) for k in idx)
+    route = np.arange(len(self.venues)) if v is None else np.array([v])
+    ks, qs = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    m = _top_nb(self._depth, self._best, s, route, n, ks, qs)
+    return tuple((round((self._off + k) * self.tick, 8), float(q)) for k, q in zip(ks[:m].tolist(), qs[:m].tolist()))
 
 
 @patch
