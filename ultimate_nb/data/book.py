@@ -1,4 +1,4 @@
-"""A seeded Santa Fe zero-intelligence order flow on several lit venues and a dark pool, streamed as per-venue book snapshots, the consolidated NBBO and trades.
+"""A seeded Santa Fe zero-intelligence order flow on several lit venues and a dark pool, streamed as per-venue book snapshots, the consolidated NBBO, trades and bars, and a multi-symbol feed for the live loop.
 
 Conventions: one `BookSimulator` simulates one symbol. Prices sit on a grid of integer ticks
 (`tick`, USD); sizes are shares, and the background flow trades in lots of `BookModel.lot`
@@ -15,7 +15,10 @@ symbol, and every print as a `Trade` under the plain symbol whose `trade_id` is
 `feed_latency_ns` (the NBBO: the largest of them). Fees are USD per share: `taker_fee` paid by
 the aggressor, `maker_rebate` earned by the resting side. Randomness: one
 `numpy.random.Generator` fills blocks of uniforms that the numba event loop consumes, so the same
-seed gives the same events.
+seed gives the same events. `BookFeed` runs one simulator per symbol on generators spawned from
+one seed, streams all of them in time order with one-minute OHLCV `Bar`s of the NBBO mid, and
+through `take` executes our marketable orders in the simulated books (the paper broker's
+`liquidity_taker`), so the liquidity we take is gone and our own metaorders move the price.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/50_data/book.html.md"""
 
@@ -27,7 +30,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,13 +39,16 @@ import numpy as np
 from fastcore.basics import patch
 from numba import njit
 
-from ..core.events import BookSnapshot, Instrument, OrderSide, Quote, Trade
+from ..core.config import MarketSettings
+from ..core.events import Bar, BookSnapshot, Instrument, OrderSide, Quote, Trade
+from .simulator import TRADING_SECONDS_PER_YEAR, _BarBuilder, _bars_from_mids
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'DEFAULT_VENUES', 'Venue', 'DarkPool', 'BookModel', 'u_profile', 'venue_id', 'split_venue_id', 'trade_venue',
-           'Tape', 'BookSimulator', 'sample_nbbo', 'signature_plot', 'metaorder_impact', 'fit_impact']
+           'Tape', 'BookSimulator', 'sample_nbbo', 'signature_plot', 'metaorder_impact', 'fit_impact', 'BookFeed',
+           'is_book_spec', 'book_from_spec']
 
 # %% ../../nbs/50_data/04_book.ipynb #ec79cce5
 def _check(name: str, v: Any, lo: float = 0.0, strict: bool = False) -> float:
@@ -182,15 +189,24 @@ def _remove_nb(depth, best, far, tot, s, v, k, q):
 
 # %% ../../nbs/50_data/04_book.ipynb #da91f7c5
 @njit(cache=True)
-def _sweep_nb(depth, best, far, tot, side, qty, v0, limit_k, t, out_t, out_v, out_k, out_q, out_s, n):
-    "Take up to `qty` shares (side +1 buys asks, -1 sells bids) best price first; return (left, n)."
-    s, V, K = (1 if side > 0 else 0), depth.shape[1], depth.shape[2]
-    while qty > 0 and n < out_t.shape[0] - V:
-        k = _cbest_nb(best, s)
+def _rbest_nb(best, s, route):
+    "Return the best tick of side `s` over the venues in `route` (-1 or K when empty)."
+    b = best[s, route[0]]
+    for j in range(1, route.shape[0]):
+        b = max(b, best[0, route[j]]) if s == 0 else min(b, best[1, route[j]])
+    return b
+
+
+@njit(cache=True)
+def _sweep_nb(depth, best, far, tot, side, qty, route, v0, limit_k, t, out_t, out_v, out_k, out_q, out_s, n):
+    "Take up to `qty` shares (side +1 buys asks, -1 sells bids) on the `route` venues, best price first; return (left, n)."
+    s, R, K = (1 if side > 0 else 0), route.shape[0], depth.shape[2]
+    while qty > 0 and n < out_t.shape[0] - R:
+        k = _rbest_nb(best, s, route)
         if k < 0 or k >= K or (limit_k >= 0 and side * (k - limit_k) > 0):
             break
-        for j in range(V):
-            v = (v0 + j) % V
+        for j in range(R):            # at one price: the venues in route order, starting at v0
+            v = route[(v0 + j) % R]
             if best[s, v] != k:
                 continue
             take = min(qty, depth[s, v, k])
@@ -210,6 +226,7 @@ def _pick_venue_nb(cshare, x):
         if x < cshare[v]:
             return v
     return cshare.shape[0] - 1
+
 
 # %% ../../nbs/50_data/04_book.ipynb #cdbdd312
 @njit(cache=True)
@@ -250,6 +267,7 @@ def _cancel_nb(depth, best, far, tot, lot, x):
 def _run_nb(depth, best, far, tot, ref, par, cshare, u, pos, t, t_end, out_t, out_v, out_k, out_q, out_s):
     "Simulate events until `t_end` (ns), the uniforms or the print buffer run out; return (pos, t, n, events)."
     K, V, n, ne = depth.shape[2], depth.shape[1], 0, 0
+    allv = np.arange(V)
     r_m, r_l, r_d = 2.0 * par[1], 2.0 * par[0] * par[4], par[7]
     while pos + 6 <= u.shape[0] and n < out_t.shape[0] - 4 * V * int(par[4] + 8):
         x = ((t - par[12]) % par[10]) / par[10]
@@ -264,7 +282,7 @@ def _run_nb(depth, best, far, tot, ref, par, cshare, u, pos, t, t_end, out_t, ou
         if e < r_m:
             side = 1 if u[pos + 2] < 0.5 else -1
             q = int(par[3]) * (1 + int(-math.log(1.0 - u[pos + 3]) * (par[6] - 1.0)))
-            _, n = _sweep_nb(depth, best, far, tot, side, q, _pick_venue_nb(cshare, u[pos + 4]), -1, t,
+            _, n = _sweep_nb(depth, best, far, tot, side, q, allv, _pick_venue_nb(cshare, u[pos + 4]), -1, t,
                              out_t, out_v, out_k, out_q, out_s, n)
         elif e < r_m + r_l:
             _limit_nb(depth, best, far, tot, ref, par, cshare, u[pos + 2], u[pos + 3], u[pos + 4], u[pos + 5])
@@ -447,13 +465,29 @@ def advance(
         *(np.concatenate([getattr(tp, f) for tp in tapes]) for f in ("ts", "venue", "price", "size", "side")))
 
 # %% ../../nbs/50_data/04_book.ipynb #79278db6
+@njit(cache=True)
+def _top_nb(depth, best, s, route, n, out_k, out_q):
+    "Write the best `n` occupied ticks of side `s`, shares summed over the `route` venues; return how many."
+    K, step, m = depth.shape[2], (-1 if s == 0 else 1), 0
+    k = _rbest_nb(best, s, route)
+    while m < n and 0 <= k < K:
+        q = 0
+        for j in range(route.shape[0]):
+            q += depth[s, route[j], k]
+        if q > 0:
+            out_k[m], out_q[m] = k, q
+            m += 1
+        k += step
+    return m
+
+
 @patch
 def _levels(self: BookSimulator, s: int, v: int | None, n: int) -> tuple[tuple[float, float], ...]:
     "Return the best `n` levels of side `s` (0 bids) on venue index `v`, or consolidated when None."
-    d = self._depth[s].sum(axis=0) if v is None else self._depth[s, v]
-    nz = np.flatnonzero(d)
-    idx = nz[::-1][:n] if s == 0 else nz[:n]
-    return tuple((round((self._off + int(k)) * self.tick, 8), float(d[k])) for k in idx)
+    route = np.arange(len(self.venues)) if v is None else np.array([v])
+    ks, qs = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    m = _top_nb(self._depth, self._best, s, route, n, ks, qs)
+    return tuple((round((self._off + k) * self.tick, 8), float(q)) for k, q in zip(ks[:m].tolist(), qs[:m].tolist()))
 
 
 @patch
@@ -507,9 +541,10 @@ def trades(self: BookSimulator, tape: Tape, ts_init: int | None = None) -> list[
 def step(
     self: BookSimulator,
     ts_init: int | None = None,  # ts_init of the events, ns; None: venue time plus feed latency
+    ns: int | None = None,       # simulated time to advance, ns >= 0; None: one `step_ms`
 ) -> list:                       # prints, one BookSnapshot per lit venue, the NBBO Quote; by ts_init
-    "Advance one `step_ms` of simulated time and return its events."
-    events: list = self.trades(self.advance(self._step_ns), ts_init)
+    "Advance one `step_ms` (or `ns`) of simulated time and return its events."
+    events: list = self.trades(self.advance(self._step_ns if ns is None else ns), ts_init)
     events += [self.snapshot(v.name, ts_init=ts_init) for v in self.venues]
     q = self.nbbo(ts_init)
     if q is not None:
@@ -555,23 +590,64 @@ def _whole(name: str, v: Any) -> int:
 
 
 @patch
+def _limit_tick(self: BookSimulator, side: OrderSide, limit_price: float | None) -> int | None:
+    "Return the grid tick of `limit_price` for the sweep (-1: no limit), or None when nothing can fill."
+    if limit_price is None:
+        return -1
+    K = self._depth.shape[2]
+    lim = int(round(_check("limit_price", limit_price, strict=True) / self.tick)) - self._off
+    if (side is OrderSide.BUY and lim < 0) or (side is OrderSide.SELL and lim >= K):
+        return None
+    return -1 if (side is OrderSide.BUY and lim >= K) or (side is OrderSide.SELL and lim < 0) else lim
+
+
+@patch
+def _route(self: BookSimulator, venue: str | None) -> np.ndarray:
+    "Return the venue indices a sweep visits at one price: `venue` only, or all by taker fee, cheapest first."
+    names = [v.name for v in self.venues]
+    if venue is None:
+        return np.argsort([v.taker_fee for v in self.venues], kind="stable").astype(np.int64)
+    if venue not in names:
+        raise ValueError(f"venue must be one of {names}, was {venue!r}")
+    return np.array([names.index(venue)], dtype=np.int64)
+
+
+# %% ../../nbs/50_data/04_book.ipynb #a7c3e0d1
+@patch
+def available(
+    self: BookSimulator,
+    side: OrderSide | str | int,        # buy: the asks, sell: the bids
+    limit_price: float | None = None,   # worst price counted; None: the whole side
+    venue: str | None = None,           # one lit venue; None: all of them
+) -> int:                               # shares
+    "Return the shares a marketable order of `side` could take now within `limit_price`."
+    side = OrderSide.parse(side)
+    lim, route = self._limit_tick(side, limit_price), self._route(venue)
+    if lim is None:
+        return 0
+    d = self._depth[1 if side is OrderSide.BUY else 0][route].sum(axis=0)
+    if lim >= 0:
+        d = d[:lim + 1] if side is OrderSide.BUY else d[lim:]
+    return int(d.sum())
+
+
+@patch
 def execute(
     self: BookSimulator,
     side: OrderSide | str | int,        # buy takes asks, sell takes bids
     qty: int,                           # shares, > 0
     limit_price: float | None = None,   # worst price accepted; None: a market order
+    venue: str | None = None,           # take only from this lit venue; None: all, cheapest taker fee first
+    all_or_none: bool = False,          # take nothing unless all of `qty` is available (FOK)
 ) -> list[tuple[str, float, int]]:      # (venue, price, shares) per venue and level, best first
     "Take up to `qty` shares from the simulated book now; return the fills (what is left is not filled)."
     side, qty = OrderSide.parse(side), _whole("qty", qty)
+    lim, route = self._limit_tick(side, limit_price), self._route(venue)
+    if lim is None or (all_or_none and self.available(side, limit_price, venue) < qty):
+        return []
     K = self._depth.shape[2]
-    lim = -1
-    if limit_price is not None:
-        lim = int(round(_check("limit_price", limit_price, strict=True) / self.tick)) - self._off
-        if (side is OrderSide.BUY and lim < 0) or (side is OrderSide.SELL and lim >= K):
-            return []
-        lim = -1 if lim >= K else max(lim, 0)     # beyond the grid on the far side: no limit
-    v0 = int(np.argmin([v.taker_fee for v in self.venues]))
-    _, n = _sweep_nb(self._depth, self._best, self._far, self._tot, int(side), qty, v0, lim, self._now, *self._buf, 0)
+    _, n = _sweep_nb(self._depth, self._best, self._far, self._tot, int(side), qty, route, 0, lim, self._now,
+                     *self._buf, 0)
     tape = self._tape(n)
     self._pending.append(tape)
     self._ref[:] = _cbest_nb(self._best, 0), _cbest_nb(self._best, 1)
@@ -579,6 +655,7 @@ def execute(
     self._ref[1] = self._ref[1] if self._ref[1] < K else self._ref[0] + 1
     return [(self.venue_name(v), p, q) for v, p, q in zip(tape.venue.tolist(), tape.price.tolist(),
                                                            tape.size.tolist())]
+
 
 # %% ../../nbs/50_data/04_book.ipynb #e5431631
 @patch
@@ -679,3 +756,214 @@ def fit_impact(
         raise ValueError(f"impact must be > 0 to fit in logs, was {impact.tolist()}")
     delta, logy = np.polyfit(np.log(q_over_v), np.log(impact / sigma), 1)
     return float(delta), float(np.exp(logy))
+
+# %% ../../nbs/50_data/04_book.ipynb #b0f0e002
+class BookFeed:
+    "A seeded L2 market in several symbols: one `BookSimulator` each, events in time order, one-minute bars."
+    def __init__(
+        self,
+        symbols: Sequence[str] = ("AAPL", "MSFT", "SPY"),  # equities, unique
+        initial_prices: Sequence[float] | None = None,       # starting mids, USD, one per symbol; None: 100
+        start_ns: int = 0,                                   # simulated start time, ns since epoch
+        venues: Sequence[Venue] = DEFAULT_VENUES,            # lit venues of every symbol
+        dark: DarkPool | None = DarkPool(),                  # the dark pool, or None
+        model: BookModel = BookModel(),                      # order-flow parameters of every symbol
+        seed: int | Sequence[int] = 7,                       # entropy of the per-symbol generators
+        levels: int = 5,                                     # levels per side in each snapshot
+        step_ms: int = 100,                                  # simulated ms per `step()`
+        bar_seconds: int = 60,                               # bar length, a multiple of step_ms
+        tick: float = 0.01,                                  # price increment, USD
+        speed: float = 1.0,                                  # default pacing of `run`, simulated s per wall s
+    ):
+        if isinstance(symbols, str) or not symbols or len(set(symbols)) != len(symbols):
+            raise ValueError(f"symbols must be a non-empty sequence of distinct tickers, was {symbols!r}")
+        prices = [100.0] * len(symbols) if initial_prices is None else list(initial_prices)
+        if len(prices) != len(symbols):
+            raise ValueError(f"initial_prices must have one price per symbol ({len(symbols)}), was {prices}")
+        if isinstance(bar_seconds, bool) or not isinstance(bar_seconds, int) or bar_seconds <= 0 or (
+                isinstance(step_ms, int) and step_ms > 0 and bar_seconds * 1000 % step_ms):
+            raise ValueError(f"bar_seconds must be an integer > 0 and a multiple of step_ms, was {bar_seconds!r}")
+        self._seeds = np.random.SeedSequence(seed)
+        self.sims = {s: BookSimulator(s, start_ns, p, venues, dark, model, np.random.default_rng(ss), levels,
+                                      step_ms, tick)
+                     for s, p, ss in zip(symbols, prices, self._seeds.spawn(len(symbols)))}
+        self.symbols: list[str] = list(symbols)
+        self.instruments: dict[str, Instrument] = {s: m.instrument for s, m in self.sims.items()}
+        self.venues, self.dark, self.speed = tuple(venues), dark, float(speed)
+        self.start_ns = self._now = int(start_ns)
+        self.exhausted, self.dropped = False, Counter()
+        self._step_ns, self._bar_ns = step_ms * 1_000_000, bar_seconds * 1_000_000_000
+        self._bar_end = (self._now // self._bar_ns + 1) * self._bar_ns
+        self._bars = _BarBuilder(self.symbols, self._bar_ns)
+        self._last = {s: m.nbbo() for s, m in self.sims.items()}
+        self._latency = max(m._latency for m in self.sims.values())
+        self._rv, self._n_rv, self._close = np.zeros(len(symbols)), 0, None
+
+    @property
+    def now_ns(self) -> int:
+        "Simulated time of the last step, ns since epoch."
+        return self._now
+
+
+# %% ../../nbs/50_data/04_book.ipynb #b0f0e003
+@patch
+def last_quote(self: BookFeed, symbol: str) -> Quote:
+    "Return the latest NBBO of `symbol` (the opening one before the first step)."
+    try:
+        return self._last[symbol]
+    except KeyError:
+        raise KeyError(f"symbol {symbol!r} is not simulated; symbols are {self.symbols}") from None
+
+
+@patch(as_prop=True)
+def mids(self: BookFeed) -> np.ndarray:
+    "NBBO mids (n,), USD, in `symbols` order."
+    return np.array([self._last[s].mid for s in self.symbols])
+
+
+@patch(as_prop=True)
+def variances(self: BookFeed) -> np.ndarray:
+    "Realised variance per year of trading time of each symbol's bar-to-bar log mid change so far (0 before two bars)."
+    return self._rv / max(self._n_rv, 1) * (TRADING_SECONDS_PER_YEAR * 1e9 / self._bar_ns)
+
+
+# %% ../../nbs/50_data/04_book.ipynb #b0f0e005
+@patch
+def _flush(self: BookFeed, ts_init: int | None) -> list[Bar]:
+    "Close the bar ending now: its `Bar`s, and the close-to-close log changes for `variances`."
+    close = self._bars.close.copy()
+    bars = self._bars.flush(self._now, self._now + self._latency if ts_init is None else ts_init)
+    if bars and self._close is not None:
+        self._rv += np.log(close / self._close) ** 2
+        self._n_rv += 1
+    self._close = close if bars else self._close
+    return bars
+
+
+@patch
+def step(
+    self: BookFeed,
+    ts_init: int | None = None,  # ts_init of the events, ns; None: venue time plus feed latency
+) -> list:                       # every symbol's prints, snapshots and NBBO by ts_init, then any Bars
+    "Advance every symbol to the next step end and return the events, in time order."
+    t = (self._now // self._step_ns + 1) * self._step_ns
+    events, mids, volume = [], self.mids, np.zeros(len(self.symbols))
+    for i, (s, sim) in enumerate(self.sims.items()):
+        for e in sim.step(ts_init, ns=t - sim.now_ns):
+            if isinstance(e, Trade):
+                volume[i] += e.size
+            elif isinstance(e, Quote):
+                mids[i] = round(e.mid, 8)
+                self._last[s] = e
+            events.append(e)
+    if ts_init is None:
+        events.sort(key=lambda e: e.ts_init)
+    self._now = t
+    self._bars.add(mids, volume)
+    if t >= self._bar_end:
+        events += self._flush(ts_init)
+        self._bar_end = (t // self._bar_ns + 1) * self._bar_ns
+    return events
+
+
+# %% ../../nbs/50_data/04_book.ipynb #b0f0e006
+@patch
+async def run(
+    self: BookFeed,
+    publish: Callable[[Any], None],     # called with every event, in order (the bus's publish)
+    clock: Any = None,                  # anything with timestamp_ns(), stamps ts_init; None: simulated time
+    speed: float | None = None,         # simulated seconds per wall second; inf or 0: flat out; None: self.speed
+    duration_s: float | None = None,    # stop after this many wall-clock seconds; None: no limit
+    stop: asyncio.Event | None = None,  # stop when set
+) -> int:                               # number of steps simulated
+    "Step the feed and publish its events, paced to `speed`, until `duration_s` or `stop`."
+    speed = self.speed if speed is None else float(speed)
+    if math.isnan(speed) or speed < 0:
+        raise ValueError(f"speed must be >= 0 (0 or inf: as fast as possible), was {speed}")
+    pause = 0.0 if speed == 0 or math.isinf(speed) else self._step_ns * 1e-9 / speed
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    end = math.inf if duration_s is None else t0 + duration_s
+    due, n = t0, 0
+    log.info("book feed started symbols=%s venues=%d speed=%s", ",".join(self.symbols), len(self.venues), speed)
+    while (stop is None or not stop.is_set()) and loop.time() < end:
+        for ev in self.step(None if clock is None else clock.timestamp_ns()):
+            publish(ev)
+        n += 1
+        due = max(due + pause, loop.time() - 1.0)     # pace to a schedule; drop a backlog over 1 s
+        await asyncio.sleep(max(0.0, min(due, end) - loop.time()))
+    log.info("book feed stopped steps=%d now_ns=%d", n, self._now)
+    return n
+
+
+# %% ../../nbs/50_data/04_book.ipynb #b0f0e008
+@patch
+def history(
+    self: BookFeed,
+    n_bars: int,                             # complete bars per symbol, >= 0
+    rng: np.random.Generator | None = None,  # seeds the simulated past; None: a child of the feed's seed
+    every_ms: int = 1_000,                   # sampling interval of the mid, ms; divides the bar
+) -> list[Bar]:                              # oldest first, one Bar per symbol per bar end
+    "Return `n_bars` past bars per symbol of the same model, ending at the current mids."
+    if isinstance(n_bars, bool) or not isinstance(n_bars, (int, np.integer)) or n_bars < 0:
+        raise ValueError(f"n_bars must be a non-negative integer, was {n_bars!r}")
+    if n_bars == 0:
+        return []
+    if isinstance(every_ms, bool) or not isinstance(every_ms, int) or every_ms <= 0 or self._bar_ns % (every_ms * 10**6):
+        raise ValueError(f"every_ms must be an integer > 0 that divides the bar, was {every_ms!r}")
+    last_end = self._now // self._bar_ns * self._bar_ns
+    t0 = last_end - n_bars * self._bar_ns
+    seeds = (self._seeds.spawn(1)[0] if rng is None else np.random.SeedSequence(rng.integers(2**63))).spawn(
+        len(self.symbols))
+    mids, volume = [], []
+    for (s, sim), ss, m in zip(self.sims.items(), seeds, self.mids):
+        past = BookSimulator(s, t0, m, sim.venues, sim.dark, sim.model, np.random.default_rng(ss), tick=sim.tick)
+        q, tape = sample_nbbo(past, n_bars * self._bar_ns / 1e9, every_ms)
+        mid = (q["bid"] + q["ask"]) / 2
+        mids.append(np.round(mid + (m - mid[-1]), 8))
+        volume.append(np.bincount((tape.ts - t0 - 1) // self._bar_ns, weights=tape.size, minlength=n_bars))
+    return _bars_from_mids(np.column_stack(mids), q["ts"], self._bar_ns, self.symbols, np.column_stack(volume))
+
+
+# %% ../../nbs/50_data/04_book.ipynb #b0f0e00a
+@patch
+def take(
+    self: BookFeed,
+    symbol: str,                        # one of `symbols`
+    side: OrderSide | str | int,        # buy takes asks, sell takes bids
+    qty: int,                           # shares, > 0
+    limit_price: float | None = None,   # worst price accepted; None: a market order
+    venue: str | None = None,           # one lit venue; None: all, cheapest taker fee first at each price
+    all_or_none: bool = False,          # take nothing unless all of `qty` is there
+) -> list[tuple[str, float, int]]:      # (venue, price, shares) per venue and level, best first
+    "Execute a marketable order against `symbol`'s simulated books now; return what it took."
+    if symbol not in self.sims:
+        raise ValueError(f"symbol must be one of {self.symbols}, was {symbol!r}")
+    return self.sims[symbol].execute(side, qty, limit_price, venue, all_or_none)
+
+
+def is_book_spec(spec: str) -> bool:
+    "Return True for a book-feed spec: 'book' or 'book:SYM[,SYM...]'."
+    return isinstance(spec, str) and (spec.strip().lower() == "book" or spec.strip().lower().startswith("book:"))
+
+
+def book_from_spec(
+    spec: str,                                # "book" (the settings' symbols) or "book:AAPL,MSFT"
+    settings: MarketSettings | None = None,   # symbols, initial prices, seed, bar_seconds, speed; None: defaults
+    start_ns: int = 0,                        # simulated start time, ns since epoch
+    prices: Mapping[str, float] | None = None,  # starting mids by symbol (a resumed market), over the settings'
+    seed: int | Sequence[int] | None = None,  # None: settings.seed
+    **kw,                                     # more `BookFeed` arguments (venues, dark, model, step_ms, ...)
+) -> BookFeed:
+    "Return the `BookFeed` a feed spec names, with prices, seed, bars and speed from `settings`."
+    if not is_book_spec(spec):
+        raise ValueError(f"spec must be 'book' or 'book:SYM[,SYM...]', was {spec!r}")
+    mkt = settings or MarketSettings()
+    body = spec.strip()[5:]
+    symbols = [s.strip().upper() for s in body.split(",")] if body.strip() else list(mkt.symbols)
+    if not all(symbols):
+        raise ValueError(f"spec must list symbols separated by commas, was {spec!r}")
+    px = {**dict(zip(mkt.symbols, mkt.initial_prices)), **dict(prices or {})}
+    return BookFeed(symbols, [px.get(s, 100.0) for s in symbols], start_ns, seed=mkt.seed if seed is None else seed,
+                    bar_seconds=mkt.bar_seconds, speed=mkt.speed, **kw)
+

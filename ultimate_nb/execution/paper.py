@@ -24,7 +24,11 @@ linear weight). Maker fills pay no fee and earn the venue's `maker_rebate`, reco
 need at least `min_size` shares and fill at the print price, the NBBO midpoint, when a contra-side
 dark print arrives. Orders reach a venue `order_latency_ns` after `submit` and are matched
 against the first snapshot stamped at or after then. Book-mode fill ids are
-`<client_order_id>-<n>@<venue>`, and `fill_venues` maps each to its venue. Quote mode stays the
+`<client_order_id>-<n>@<venue>`, and `fill_venues` maps each to its venue. Connected to a
+simulated market (`liquidity_taker=BookFeed.take`), every order is in book mode and the
+marketable part executes in the simulator's books, which lose what we took (so our metaorders
+move the price there, and in the next snapshots), instead of in our copy of the last snapshots;
+resting orders stay in our queue model and fill from the simulator's prints, never in its books. Quote mode stays the
 default and `on_quote` does not match instruments in book mode.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/70_execution/paper.html.md"""
@@ -82,12 +86,14 @@ class PaperBroker:
         on_event: Callable[[Any], None],           # receives each venue event (the OMS)
         venues: Sequence[Venue] = (),              # book mode: lit venues and their fees; the first is the default
         dark: DarkPool | None = None,              # book mode: the dark pool, if any
+        liquidity_taker: Callable[..., list[tuple[str, float, int]]] | None = None,  # book mode: `BookFeed.take`
     ):
         self.settings, self.instruments, self.clock, self.on_event = settings, instruments, clock, on_event
         self.quotes: dict[str, Quote] = {}
         self.working: dict[str, _Working] = {}
         self.venues: dict[str, Venue] = {v.name: v for v in venues}
         self.dark = dark
+        self.liquidity_taker = liquidity_taker     # executes our marketable orders in the simulated books
         self.books: dict[str, dict[str, list[list[list[float]]]]] = {}   # symbol -> venue -> [bids, asks]
         self.rebates: dict[str, float] = {}        # fill id -> maker rebate earned, USD
         self.fill_venues: dict[str, str] = {}      # fill id -> venue (book mode)
@@ -166,7 +172,7 @@ def submit(
         return self._emit(OrderRejected(cid, f"unknown instrument {order.instrument_id}", now, now))
     if cid in self.working:
         return self._emit(OrderRejected(cid, "duplicate client_order_id at venue", now, now))
-    if venue is not None or order.instrument_id in self.books:
+    if venue is not None or order.instrument_id in self.books or self.liquidity_taker is not None:
         return self._submit_book(order, venue, now)
     q = self.quotes.get(order.instrument_id)
     if q is None and order.order_type is OrderType.MARKET:
@@ -229,12 +235,13 @@ def on_quote(self: PaperBroker, q: Quote) -> None:
 
 @patch
 def restore(self: PaperBroker, open_orders: list[OrderState]) -> int:
-    "Re-register orders still open in the OMS after a restart (the venue's book is in memory)."
-    n = 0
+    "Re-register orders still open in the OMS after a restart (in book mode: at the back of the default venue's queue)."
+    n, book = 0, bool(self.venues) or self.liquidity_taker is not None
     for s in open_orders:
         if s.order.client_order_id not in self.working:
-            self.working[s.order.client_order_id] = _Working(s.order, filled=s.filled_qty,
-                                                             n_fills=len(s.fill_ids))
+            self.working[s.order.client_order_id] = _Working(
+                s.order, filled=s.filled_qty, n_fills=len(s.fill_ids),
+                venue=next(iter(self.venues), "LIT") if book else None, arrived=not book)
             n += 1
     return n
 
@@ -267,15 +274,20 @@ def _walk(self: PaperBroker, w: _Working, limit: float | None) -> list[tuple[int
 # %% ../../nbs/70_execution/03_paper.ipynb #33af8cae
 @patch
 def _take_book(self: PaperBroker, w: _Working, limit: float | None, all_or_none: bool, ts: int) -> int:
-    "Fill the marketable part of `w` by walking the books; return the quantity filled."
-    plan = self._walk(w, limit)
+    "Fill the marketable part of `w` by walking the books (or in the simulator's, if connected); return the qty filled."
+    o = w.order
+    if self.liquidity_taker is not None:    # the simulator executes it: what we take is gone from its book
+        took = self.liquidity_taker(o.instrument_id, o.side, w.leaves, limit_price=limit, all_or_none=all_or_none)
+        plan = [(int(q), float(p), v) for v, p, q in took]
+    else:
+        plan = self._walk(w, limit)
     if all_or_none and sum(q for q, _, _ in plan) < w.leaves:
         return 0
-    s = 1 if w.order.side is OrderSide.BUY else 0
+    s = 1 if o.side is OrderSide.BUY else 0
     for q, p, v in plan:
-        for lv in self.books[w.order.instrument_id][v][s]:
+        for lv in self.books.get(o.instrument_id, {}).get(v, [[], []])[s]:
             if lv[0] == p:
-                lv[1] -= q                                     # our take is gone until the next snapshot
+                lv[1] = max(0.0, lv[1] - q)                    # our take is gone until the next snapshot
         self._fill(w, q, p, Liquidity.TAKER, ts, venue=v, fee=round(self._venue_fees(v)[0] * q, 10))
     return sum(q for q, _, _ in plan)
 
