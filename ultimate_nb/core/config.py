@@ -51,7 +51,8 @@ class MarketSettings(_Section):
     "Market data: the built-in simulator (correlated GBM with Heston-type variance) or a replay."
     # "sim": the simulator below; "replay:NAME[,NAME...]" (data.historical.LOADERS, e.g. replay:sp500)
     # or a path to a .parquet file of bars: replay of real data, on the replayed time; "alpaca": Alpaca's
-    # live data for `symbols` (with broker.kind = alpaca)
+    # live data for `symbols` (with broker.kind = alpaca); "book" or "book:SYM,...": the L2 multi-venue
+    # order-book simulator (data.book), matched level by level by the paper broker
     feed: str = "sim"
     symbols: list[str] = ["AAPL", "MSFT", "SPY"]
     initial_prices: list[float] = [190.0, 410.0, 520.0]   # one per symbol
@@ -74,8 +75,10 @@ class MarketSettings(_Section):
     @classmethod
     def _feed(cls, v: str) -> str:
         v = v.strip()
-        if v not in ("sim", "alpaca") and not v.lower().startswith("replay:") and not v.lower().endswith(".parquet"):
-            raise ValueError(f"feed must be 'sim', 'alpaca', 'replay:NAME[,NAME...]' or a .parquet file, was {v!r}")
+        low = v.lower()
+        if v not in ("sim", "alpaca", "book") and not low.startswith(("replay:", "book:")) and not low.endswith(".parquet"):
+            raise ValueError("feed must be 'sim', 'book', 'book:SYM[,SYM...]', 'alpaca', 'replay:NAME[,NAME...]' "
+                             f"or a .parquet file, was {v!r}")
         return v
 
     @model_validator(mode="after")

@@ -42,6 +42,7 @@ from ultimate_nb.core.events import (
 )
 from ..core.metrics import Health, Metrics
 from ..core.store import Journal, make_engine
+from ..data.book import BookFeed, book_from_spec, is_book_spec
 from ..data.historical import Replay, replay_from_spec
 from ..data.simulator import MarketSimulator
 from ..execution.oms import OMS, OMSHalted
@@ -129,10 +130,14 @@ def _last_marks(self: TradingSystem) -> tuple[int, dict] | None:
 
 
 @patch
-def _make_simulator(self: TradingSystem) -> MarketSimulator:
-    "Return the market: fresh from the settings, or resumed from the last journaled marks."
+def _make_simulator(self: TradingSystem) -> MarketSimulator | BookFeed:
+    "Return the simulated market (Heston or L2 book): fresh from the settings, or resumed from the journaled marks."
     mkt, kw = self.settings.market, {}
     last = self._last_marks() if mkt.resume else None
+    if is_book_spec(mkt.feed):
+        return book_from_spec(mkt.feed, mkt, start_ns=self.clock.timestamp_ns(),
+                              prices=None if last is None else dict(zip(last[1]["symbols"], last[1]["mids"])),
+                              seed=None if last is None else [mkt.seed, last[0]])
     if last is not None:
         seq, p = last
         saved = dict(zip(p["symbols"], zip(p["mids"], p["variances"])))
@@ -175,7 +180,7 @@ def _warm_up(self: TradingSystem) -> int:
 def _make_replay(cls: TradingSystem, settings: Settings) -> Replay | None:
     "Return the replay feed `settings.market.feed` names, or None for the simulator."
     mkt = settings.market
-    if mkt.feed in ("sim", "alpaca"):
+    if mkt.feed in ("sim", "alpaca") or is_book_spec(mkt.feed):
         return None
     return replay_from_spec(mkt.feed, spread_bps=mkt.spread_bps, speed=mkt.speed)
 
@@ -217,7 +222,11 @@ def _make_alpaca_feed(self: TradingSystem):
 def _make_broker(self: TradingSystem):
     "Return the venue `broker.kind` names: the paper broker, or Alpaca."
     if not self._on_alpaca():
-        return PaperBroker(self.settings.broker, self.instruments, self.clock, self._on_venue_event)
+        book = self.simulator if isinstance(self.simulator, BookFeed) else None
+        if book is None:
+            return PaperBroker(self.settings.broker, self.instruments, self.clock, self._on_venue_event)
+        return PaperBroker(self.settings.broker, self.instruments, self.clock, self._on_venue_event,
+                           venues=book.venues, dark=book.dark, liquidity_taker=book.take)   # L2 matching
     from ..execution.alpaca import AlpacaBroker
     return AlpacaBroker(self.settings.broker.alpaca, self.instruments, self.clock, self._on_venue_event)
 
@@ -241,6 +250,9 @@ def _wire(self: TradingSystem) -> None:
     b.subscribe(Quote, lambda q: self.strategy.on_quote(q), name="strategy.on_quote")
     b.subscribe(Bar, self._on_bar, name="strategy.on_bar")
     b.subscribe(OrderFilled, self._on_fill, name="fills")
+    if isinstance(self.feed, BookFeed):              # the L2 book: the broker matches against it
+        b.subscribe(BookSnapshot, self.broker.on_book, name="broker.on_book")
+        b.subscribe(Trade, self.broker.on_trade, name="broker.on_trade")
     counters: dict[type, Any] = {}
 
     def count(ev):
