@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 LIVE_STAMP := $(VENV)/.installed-live
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: live test install export
+.PHONY: live test test-portable install export
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,14 @@ test: $(STAMP)
 	$(BIN)/python .ci/check_notebooks.py
 	$(BIN)/nbdev-test --n-workers 2 --timing
 	$(BIN)/python -m pytest -q tests
+
+# the numeric notebooks on a baseline x86-64 CPU: torch without its AVX2/AVX-512 kernels, then
+# numba compiling for a generic CPU; results must not depend on the vector unit (tolerances only)
+PORTABLE_NBS := /(10_options|20_risk|30_analytics|60_ml)/
+
+test-portable: $(STAMP)
+	ATEN_CPU_CAPABILITY=default $(BIN)/nbdev-test --n-workers 2 --path-re '$(PORTABLE_NBS)' nbs
+	NUMBA_CPU_NAME=generic $(BIN)/nbdev-test --n-workers 2 --path-re '$(PORTABLE_NBS)' nbs
 
 # after editing notebooks: regenerate the library, clean the notebooks, rebuild README.md
 export: $(STAMP)

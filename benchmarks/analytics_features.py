@@ -28,10 +28,6 @@ Prints a table and machine info, and writes the numbers as JSON (default
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -42,10 +38,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ultimate_nb import __version__
 from ultimate_nb.analytics.features import FeaturePipeline, compute_features, default_specs
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, main_for  # noqa: E402
+
 FULL = dict(assets=10, repeats=3, stream_bars=None, window_bars=300, window_samples=200)
 QUICK = dict(assets=2, repeats=1, stream_bars=400, window_bars=300, window_samples=10)
 STOCKS = ("AAPL", "JNJ", "JPM", "KO", "MSFT", "PG", "WMT", "XOM")
@@ -230,19 +227,10 @@ def bench_stream(df: pd.DataFrame, ctx: pd.Series, n_bars: int | None, window: i
 # -- REPORT --
 
 
-def machine() -> dict[str, Any]:
+def _ta_lib_version() -> str:
     import talib
 
-    return {
-        "cpu_count": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "ta_lib": talib.__ta_version__.decode().split()[0],
-        "ultimate_nb": __version__,
-    }
+    return talib.__ta_version__.decode().split()[0]
 
 
 def table(res: dict[str, Any]) -> str:
@@ -292,7 +280,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "quick": quick,
         "sizes": p,
         "data": note,
-        "machine": machine(),
+        "machine": machine_info("pandas") | {"ta_lib": _ta_lib_version()},
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "batch": bench_batch(panel, ctx, p["repeats"]),
         "rolling": bench_rolling(panel, ctx, p["repeats"]),
@@ -304,20 +292,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python benchmarks/analytics_features.py", description=__doc__.splitlines()[0]
-    )
-    ap.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
-    ap.add_argument("--out", type=Path, help="JSON output path")
-    a = ap.parse_args(argv)
-    res = run(a.quick)
-    name = "analytics_features.quick.json" if a.quick else "analytics_features.json"
-    out = a.out or HERE / "results" / name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2) + "\n")
-    print(table(res))
-    print(f"wall {res['wall_s']:.1f} s; wrote {out}")
-    return 0
+    return main_for("analytics_features", run, table, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ idiosyncratic vols 15-45%), with expected returns from factor premia plus noise;
   HRP                           hrp  vs  Lopez de Prado's (2016) pandas code, transcribed
 
 Each timing is the median of repeated runs after a warm-up, in milliseconds, and includes input
-validation (the PSD check) and, for cvxpy, problem compilation. BLAS runs on one thread unless
-`--threads` says otherwise, so that the numbers hold still on a shared machine. "max |dw|" is the
+validation (the PSD check) and, for cvxpy, problem compilation. BLAS runs with the library's own
+thread count, as a user gets it (the JSON records it); `--threads N` limits it to N, which on a
+shared machine makes small dense problems time more steadily. "max |dw|" is the
 largest weight difference between ours and the reference; "obj gap" the relative difference of
 the objective being minimised (variance, minus the Sharpe ratio, the scale-free ERC log-barrier
 objective; negative: ours is better). Prints a table and machine info and writes JSON (default
@@ -28,10 +29,6 @@ objective; negative: ours is better). Prints a table and machine info and writes
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -47,11 +44,12 @@ from scipy.cluster import hierarchy as sch
 from scipy.spatial.distance import squareform
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from ultimate_nb import __version__
 from ultimate_nb.analytics.correlation import cov_to_corr
 from ultimate_nb.analytics.portfolio import hrp, mean_variance, risk_parity
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, main_for  # noqa: E402
+
 FULL = dict(n_assets=500, n_factors=10, repeats=5, slsqp_repeats=1, cap=0.05)
 QUICK = dict(n_assets=60, n_factors=5, repeats=1, slsqp_repeats=1, cap=0.1)
 RF = 0.02
@@ -209,22 +207,6 @@ def bench(p: dict) -> list[dict[str, Any]]:
     return rows
 
 
-def machine() -> dict[str, Any]:
-    import cvxpy
-    import scipy
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.machine(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "cvxpy": cvxpy.__version__,
-        "ultimate_nb": __version__,
-    }
-
-
 def table(res: dict[str, Any]) -> str:
     "Return the results as a fixed-width text table."
     head = ("problem", "ours ms", "reference", "ref ms", "max |dw|", "obj gap", "speedup")
@@ -255,7 +237,7 @@ def table(res: dict[str, Any]) -> str:
     ])
 
 
-def run(quick: bool = False, threads: int | None = 1) -> dict[str, Any]:
+def run(quick: bool = False, threads: int | None = None) -> dict[str, Any]:
     "Run every benchmark with BLAS limited to `threads` threads (None: library default)."
     p = QUICK if quick else FULL
     t0 = time.perf_counter()
@@ -267,7 +249,7 @@ def run(quick: bool = False, threads: int | None = 1) -> dict[str, Any]:
         "benchmark": "analytics_portfolio",
         "quick": quick,
         "sizes": p,
-        "machine": machine() | {"blas_threads": blas},
+        "machine": machine_info("scipy", "cvxpy") | {"blas_threads": blas},
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "results": results,
         "wall_s": time.perf_counter() - t0,
@@ -275,24 +257,9 @@ def run(quick: bool = False, threads: int | None = 1) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python benchmarks/analytics_portfolio.py", description=__doc__.splitlines()[0]
-    )
-    ap.add_argument("--quick", action="store_true", help="60 assets, one repeat: the smoke test")
-    ap.add_argument("--out", type=Path, help="JSON output path")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="BLAS threads (default 1: small dense problems and SLSQP's LAPACK calls "
-                         "slow down, and time erratically, with more threads on a shared machine;"
-                         " 0 = library default)")
-    a = ap.parse_args(argv)
-    res = run(a.quick, a.threads or None)
-    name = "analytics_portfolio.quick.json" if a.quick else "analytics_portfolio.json"
-    out = a.out or HERE / "results" / name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2) + "\n")
-    print(table(res))
-    print(f"wall {res['wall_s']:.1f} s; wrote {out}")
-    return 0
+    return main_for("analytics_portfolio", run, table, argv, __doc__, lambda ap: ap.add_argument(
+        "--threads", type=int, default=None,
+        help="limit BLAS to this many threads (default: the library's own, as a user gets it)"))
 
 
 if __name__ == "__main__":

@@ -17,9 +17,7 @@ used by the smoke test).
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import platform
 import sqlite3
 import statistics
@@ -32,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from ultimate_nb import __version__
 from ultimate_nb.core.bus import MessageBus
 from ultimate_nb.core.clock import SimClock, ns_from_datetime
 from ultimate_nb.core.config import load_settings
@@ -41,7 +38,9 @@ from ultimate_nb.core.store import Journal, make_engine
 from ultimate_nb.execution.paper import PaperBroker
 from ultimate_nb.live.system import TradingSystem
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, main_for  # noqa: E402
+
 START_NS = ns_from_datetime(datetime(2024, 1, 2, 14, 30, tzinfo=timezone.utc))
 
 FULL = dict(
@@ -275,19 +274,6 @@ def bench_orders(n: int, repeats: int) -> dict[str, float]:
 # -- REPORT --
 
 
-def machine() -> dict[str, Any]:
-    return {
-        "cpu_count": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "sqlite": sqlite3.sqlite_version,
-        "numpy": np.__version__,
-        "ultimate_nb": __version__,
-    }
-
-
 def table(res: dict[str, Any]) -> str:
     b, j, r, o = res["bus"], res["journal"], res["run_simulated"], res["orders"]
     rows = [
@@ -355,7 +341,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "benchmark": "live_loop",
         "quick": quick,
         "sizes": p,
-        "machine": machine(),
+        "machine": machine_info() | {"implementation": platform.python_implementation(), "sqlite": sqlite3.sqlite_version},
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "bus": bench_bus(p["bus_events"], p["repeats"]),
         "journal": bench_journal(p["journal_appends"], p["repeats"]),
@@ -367,19 +353,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python benchmarks/live_loop.py", description=__doc__.splitlines()[0]
-    )
-    ap.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
-    ap.add_argument("--out", type=Path, help="JSON output path")
-    a = ap.parse_args(argv)
-    res = run(a.quick)
-    out = a.out or HERE / "results" / ("live_loop.quick.json" if a.quick else "live_loop.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2) + "\n")
-    print(table(res))
-    print(f"wall {res['wall_s']:.1f} s; wrote {out}")
-    return 0
+    return main_for("live_loop", run, table, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -21,11 +21,8 @@ Prints a table and writes JSON (default `benchmarks/results/options_american.jso
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -35,11 +32,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ultimate_nb import __version__
 from ultimate_nb.core.device import has_cuda
 from ultimate_nb.options.american import price_american
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, main_for  # noqa: E402
+
 
 FULL = dict(contracts=200, steps=1000, ql_repeats=3, repeats=7, paths=100_000, dates=50,
             lsm_repeats=7, ql_mc_repeats=3, ref_steps=8001)
@@ -200,24 +198,6 @@ def bench_lsm(p: dict[str, Any]) -> dict[str, Any]:
 # -- REPORT --
 
 
-def machine() -> dict[str, Any]:
-    import numba
-    import QuantLib as ql
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "numba_threads": numba.get_num_threads(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "quantlib": ql.__version__,
-        "ultimate_nb": __version__,
-        "cuda": has_cuda(),
-    }
-
-
 def table(res: dict[str, Any]) -> str:
     tr, ls = res["tree"], res["lsm"]
     rows = []
@@ -258,7 +238,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     p = QUICK if quick else FULL
     t0 = time.perf_counter()
     res: dict[str, Any] = {
-        "benchmark": "options_american", "quick": quick, "sizes": p, "machine": machine(),
+        "benchmark": "options_american", "quick": quick, "sizes": p, "machine": machine_info("numba", "QuantLib") | {"cuda": has_cuda()},
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "load_before": list(os.getloadavg()),
     }
@@ -275,19 +255,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python benchmarks/options_american.py",
-                                 description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
-    ap.add_argument("--out", type=Path, help="JSON output path")
-    a = ap.parse_args(argv)
-    res = run(a.quick)
-    out = a.out or HERE / "results" / (
-        "options_american.quick.json" if a.quick else "options_american.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2) + "\n")
-    print(table(res))
-    print(f"wall {res['wall_s']:.1f} s; wrote {out}")
-    return 0
+    return main_for("options_american", run, table, argv, __doc__)
 
 
 if __name__ == "__main__":

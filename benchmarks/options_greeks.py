@@ -31,10 +31,6 @@ or `options_greeks.quick.json` with `--quick`).
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -46,10 +42,11 @@ import numpy as np
 from scipy.special import ndtr
 from vollib.black_scholes_merton.implied_volatility import implied_volatility
 
-from ultimate_nb import __version__
 from ultimate_nb.options.greeks import GREEK_KEYS, bs_greeks, implied_vol
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, main_for  # noqa: E402
+
 FULL = dict(n=1_000_000, vollib_sample=2_000, rounds=7, iv_rounds=5)
 QUICK = dict(n=20_000, vollib_sample=200, rounds=2, iv_rounds=2)
 TARGET_GREEKS, TARGET_IV = 2.0, 40.0
@@ -219,21 +216,6 @@ def bench_iv(d, g, sample: int, rounds: int) -> dict[str, Any]:
 
 
 # -- REPORT --
-def machine() -> dict[str, Any]:
-    import numba
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "numba_threads": numba.get_num_threads(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "ultimate_nb": __version__,
-    }
-
-
 def table(res: dict[str, Any]) -> str:
     g, v, m = res["greeks"], res["implied_vol"], res["machine"]
     n, s = f"{g['options']:,}", f"{v['vollib_sample']:,}"
@@ -290,7 +272,7 @@ def run(quick: bool = False, n: int | None = None) -> dict[str, Any]:
         "benchmark": "options_greeks",
         "quick": quick,
         "sizes": p,
-        "machine": machine(),
+        "machine": machine_info("numba"),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "greeks": greeks,
         "implied_vol": iv,
@@ -299,19 +281,8 @@ def run(quick: bool = False, n: int | None = None) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python benchmarks/options_greeks.py",
-                                 description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
-    ap.add_argument("--n", type=int, help="number of options (default 1,000,000)")
-    ap.add_argument("--out", type=Path, help="JSON output path")
-    a = ap.parse_args(argv)
-    res = run(a.quick, a.n)
-    out = a.out or HERE / "results" / ("options_greeks.quick.json" if a.quick else "options_greeks.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2) + "\n")
-    print(table(res))
-    print(f"wall {res['wall_s']:.1f} s; wrote {out}")
-    return 0
+    return main_for("options_greeks", run, table, argv, __doc__, lambda ap: ap.add_argument(
+        "--n", type=int, help="number of options (default 1,000,000)"))
 
 
 if __name__ == "__main__":

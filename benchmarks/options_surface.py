@@ -21,10 +21,7 @@ Prints a table and writes JSON (default `benchmarks/results/options_surface.json
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -35,12 +32,14 @@ from typing import Any, Callable
 import numpy as np
 import QuantLib as ql
 
-from ultimate_nb import __version__
 from ultimate_nb.options.smile import (
     SabrParams, SsviParams, SviParams, fit_sabr, fit_ssvi, fit_svi, sabr_vol, ssvi_total_variance,
     svi_total_variance, update_smile,
 )
 from ultimate_nb.options.surface import VolSurface, simulate_chain
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, main_for  # noqa: E402
 
 TARGET_UPDATE_MS = 5.0
 
@@ -114,15 +113,6 @@ def bench(quick: bool) -> dict[str, Any]:
     }
 
 
-def machine() -> dict[str, Any]:
-    "Return a description of this machine."
-    import numba
-    import scipy
-    return {"cpu_count": os.cpu_count(), "numba_threads": numba.get_num_threads(),
-            "processor": platform.processor() or platform.machine(), "python": platform.python_version(),
-            "numpy": np.__version__, "scipy": scipy.__version__, "ultimate_nb": __version__}
-
-
 def table(res: dict[str, Any]) -> str:
     "Return the printed table."
     m, u = res["machine"], res["bench"]["svi_update"]
@@ -146,7 +136,7 @@ def table(res: dict[str, Any]) -> str:
 def run(quick: bool = False) -> dict[str, Any]:
     "Run the benchmark and return its result."
     t0 = time.perf_counter()
-    res = {"benchmark": "options_surface", "quick": quick, "machine": machine(),
+    res = {"benchmark": "options_surface", "quick": quick, "machine": machine_info("numba", "scipy"),
            "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "load_before": list(os.getloadavg())}
     res["bench"] = bench(quick)
@@ -156,19 +146,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    "Parse arguments, run, print the table and write JSON."
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
-    ap.add_argument("--out", type=Path, default=None, help="JSON path")
-    a = ap.parse_args(argv)
-    res = run(a.quick)
-    out = a.out or Path(__file__).resolve().parent / "results" / (
-        "options_surface.quick.json" if a.quick else "options_surface.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2) + "\n")
-    print(table(res))
-    print(f"wall {res['wall_s']:.1f} s; wrote {out}")
-    return 0
+    return main_for("options_surface", run, table, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,8 @@ by the smoke test).
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -39,7 +36,6 @@ from typing import Any
 
 import numpy as np
 
-from ultimate_nb import __version__
 from ultimate_nb.core.parallel import dask_client
 from ultimate_nb.risk.var import (
     OptionBook,
@@ -51,7 +47,9 @@ from ultimate_nb.risk.var import (
     revalue_options,
 )
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, main_for  # noqa: E402
+
 
 FULL = dict(
     mc_scenarios=1_000_000,
@@ -208,22 +206,6 @@ def bench_dask(n_scen: int, n_pos: int, local: dict[str, Any]) -> dict[str, Any]
 # -- REPORT --
 
 
-def machine() -> dict[str, Any]:
-    import numba
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "numba_threads": numba.config.NUMBA_NUM_THREADS,
-        "ultimate_nb": __version__,
-        "load_average_1m": os.getloadavg()[0],
-    }
-
-
 def table(res: dict[str, Any]) -> str:
     m, o, d = res["mc"], res["options"], res["dask"]
     t = TARGETS
@@ -310,7 +292,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "quick": quick,
         "sizes": p,
         "targets": TARGETS,
-        "machine": machine(),
+        "machine": machine_info("numba"),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "mc": mc,
         "options": bench_options(
@@ -324,19 +306,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python benchmarks/risk_var.py", description=__doc__.splitlines()[0]
-    )
-    ap.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
-    ap.add_argument("--out", type=Path, help="JSON output path")
-    a = ap.parse_args(argv)
-    res = run(a.quick)
-    out = a.out or HERE / "results" / ("risk_var.quick.json" if a.quick else "risk_var.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2) + "\n")
-    print(table(res))
-    print(f"wall {res['wall_s']:.1f} s; wrote {out}")
-    return 0
+    return main_for("risk_var", run, table, argv, __doc__)
 
 
 if __name__ == "__main__":

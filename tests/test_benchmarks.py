@@ -1,32 +1,138 @@
-"""benchmarks/live_loop.py runs small and writes a full result (`make test` skips the full run)."""
+"""Every benchmark in benchmarks/ runs small (`--quick`), writes its JSON and prints its table.
+
+One parametrised smoke test: the shared part (exit status, JSON, machine block, table) is checked
+the same way for all; each benchmark adds what its numbers must satisfy. benchmarks/ml_models.py
+has its own test (tests/test_ml_benchmark.py).
+"""
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import time
+from pathlib import Path
 
-from conftest import load_benchmark
+import pytest
+from conftest import REPO, load_benchmark
 
 
-def test_live_loop_benchmark_quick_writes_json_and_table(tmp_path, capsys):
-    bench = load_benchmark("live_loop")
-    out = tmp_path / "live_loop.json"
-    t0 = time.perf_counter()
-    assert bench.main(["--quick", "--out", str(out)]) == 0
-    assert time.perf_counter() - t0 < 10
-    res = json.loads(out.read_text())
-    assert res["quick"] is True and res["machine"]["cpu_count"] >= 1
-    for section, key in (
-        ("bus", "ratio"),
-        ("journal", "ratio"),
-        ("orders", "ratio_p50"),
-        ("run_simulated", "events_per_s"),
-    ):
-        assert math.isfinite(res[section][key]) and res[section][key] > 0, (section, key)
+def finite_positive(*values: float) -> bool:
+    return all(math.isfinite(v) and v > 0 for v in values)
+
+
+def check_live_loop(res: dict) -> None:
+    for section, key in (("bus", "ratio"), ("journal", "ratio"), ("orders", "ratio_p50"),
+                         ("run_simulated", "events_per_s")):
+        assert finite_positive(res[section][key]), (section, key)
     o = res["orders"]
     assert o["oms_stats"]["orders"] == o["orders"]  # every benchmark order reached the OMS
-    assert o["oms_stats"].get("filled", 0) == o["orders"]  # and filled: nothing was denied by risk
+    assert o["oms_stats"].get("filled", 0) == o["orders"]  # and filled: nothing denied by risk
     assert o["journal_entries_per_order"] >= 4  # order, submitted, accepted, filled
+
+
+def check_analytics_features(res: dict) -> None:
+    assert res["batch"]["features"] >= 100
+    assert res["batch"]["max_parity_error"] < 1e-9  # batch and streaming agree
+    for key in ("ours_p50_us", "ours_p99_us", "reference_p99_us"):
+        assert finite_positive(res["stream"][key]), key
+    assert res["rolling"]["max_rel_diff_vs_pandas"] < 1e-6
+
+
+def check_analytics_portfolio(res: dict) -> None:
+    assert len(res["results"]) == 7
+    for r in res["results"]:
+        assert finite_positive(r["ours_ms"]), r["problem"]
+        assert r["max_abs_dw"] < 1e-4, r  # every optimiser lands on its reference's weights
+        gap = r["objective_gap"]
+        assert math.isnan(gap) or gap < 1e-6, r  # and is never materially worse
+
+
+def check_options_greeks(res: dict) -> None:
+    g, iv = res["greeks"], res["implied_vol"]
+    assert g["greeks"] == 16 and finite_positive(g["speedup"])
+    assert g["max_diff_of_scale"] < 1e-12  # same formulas as the numpy reference
+    assert finite_positive(iv["throughput_ratio"])
+    assert iv["ours_max_abs_err_material"] < 1e-10 and iv["ours_nan_material"] == 0
+    assert iv["ours_as_good_share_sample"] == 1.0
+
+
+def check_options_american(res: dict) -> None:
+    rows = res["tree"]["rows"]
+    assert finite_positive(res["tree"]["speedup"])
+    assert rows["crr"]["max_abs_err"] < 0.05 and rows["quantlib crr"]["max_abs_err"] < 0.05
+    assert rows["crr smooth"]["max_abs_err"] < rows["crr"]["max_abs_err"]
+    lsm = res["lsm"]["rows"]
+    assert abs(lsm["ours"]["price"] - lsm["quantlib"]["price"]) < 0.1  # 4,000 paths each
+    assert finite_positive(res["lsm"]["ratio_vs_quantlib"])
+
+
+def check_options_surface(res: dict) -> None:
+    rows = res["bench"]["rows"]
+    assert {"svi fit (cold)", "svi update (warm)", "sabr fit (cold)", "ssvi fit",
+            "surface from_quotes (svi)"} <= set(rows)
+    assert all(finite_positive(r["ms"]) for r in rows.values())
+    assert res["bench"]["svi_update"]["max_rmse"] < 5e-4  # warm updates still fit the smile
+
+
+def check_risk_var(res: dict) -> None:
+    for section, key in (("mc", "scenarios_per_s"), ("mc", "peak_traced_mb"),
+                         ("options", "revaluations_per_s"), ("dask", "scenarios_per_s")):
+        assert finite_positive(res[section][key]), (section, key)
+    assert res["dask"]["same_answer"] is True  # same seed, same chunks: the same VaR and ES
+    assert abs(res["mc"]["var_rel_error"]) < 0.05  # 20,000 scenarios vs the closed form
+    assert abs(res["options"]["delta_gamma_var_rel_error"]) < 0.05
+
+
+# name -> (checks on the JSON, words the printed table must hold, seconds the quick run may take)
+CASES = {
+    "live_loop": (check_live_loop, ("bus publish", "submit market order p99"), 10),
+    "analytics_features": (check_analytics_features, ("stream update_array", "batch ", "p99"), None),
+    "analytics_portfolio": (check_analytics_portfolio,
+                            ("max-Sharpe, long-only", "ERC (Newton)", "HRP"), None),
+    "options_greeks": (check_options_greeks, ("bs_greeks (numba)", "vollib", "target"), None),
+    "options_american": (check_options_american, ("quantlib crr", "LSM", "target"), None),
+    "options_surface": (check_options_surface, ("svi update", "target"), None),
+    "risk_var": (check_risk_var, ("MC VaR/ES", "full reval", "MC through Dask"), None),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_benchmark_quick_writes_json_and_table(name, tmp_path, capsys):
+    check, words, max_s = CASES[name]
+    bench = load_benchmark(name)
+    out = tmp_path / f"{name}.json"
+    t0 = time.perf_counter()
+    assert bench.main(["--quick", "--out", str(out)]) == 0
+    if max_s is not None:
+        assert time.perf_counter() - t0 < max_s
+    res = json.loads(out.read_text())
+    assert res["quick"] is True and res["machine"]["cpu_count"] >= 1
+    assert math.isfinite(res["wall_s"]) and res["wall_s"] > 0
+    check(res)
     table = capsys.readouterr().out
-    assert "bus publish" in table and "submit market order p99" in table
+    assert all(w in table for w in words), words
+    assert f"wrote {out}" in table
+
+
+def test_every_benchmark_is_smoke_tested():
+    scripts = {p.stem for p in (REPO / "benchmarks").glob("*.py") if not p.stem.startswith("_")}
+    assert scripts - set(CASES) == {"analytics", "ml_models"}  # a wrapper; its own test file
+
+
+def _environ_writes(path: Path) -> list[str]:
+    "Lines of `path` that write os.environ or set numba/torch thread counts."
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        src = ast.unparse(node) if isinstance(node, (ast.Assign, ast.Call)) else ""
+        if ("os.environ[" in src and isinstance(node, ast.Assign)) or any(
+                s in src for s in ("environ.setdefault", "environ.update", "putenv",
+                                   "set_num_threads", "threading_layer")):
+            found.append(src)
+    return found
+
+
+@pytest.mark.parametrize("name", [*CASES, "analytics", "_common"])
+def test_benchmarks_measure_the_library_as_imported(name):
+    # no thread or environment settings of their own: ultimate_nb.core.device decides
+    assert _environ_writes(REPO / "benchmarks" / f"{name}.py") == []

@@ -5,6 +5,10 @@ N); `"auto"` means CUDA when torch sees a GPU, else CPU, and the environment var
 `ULTIMATE_DEVICE` replaces `"auto"`. torch is imported lazily, inside the functions, so
 importing this module costs nothing; hardware probes are cached (`clear_device_cache` forgets
 them). Arrays keep their dtype when they move: float64 stays float64 on the GPU.
+Threads: on import the module sets `OMP_WAIT_POLICY=PASSIVE` and
+`NUMBA_THREADING_LAYER_PRIORITY="omp tbb workqueue"` for numba's parallel kernels, each only
+where the environment does not already set it (`THREAD_DEFAULTS`, `ULTIMATE_THREAD_DEFAULTS=0`
+leaves both alone).
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/00_core/device.html.md"""
 
@@ -16,14 +20,55 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import importlib.util
+import logging
 import os
 import platform
+import sys
 from typing import Any
 
 import numpy as np
 
+log = logging.getLogger(__name__)
+
 # %% auto #0
-__all__ = ['has_cuda', 'get_device', 'device_info', 'clear_device_cache', 'to_device', 'to_numpy']
+__all__ = ['log', 'THREAD_DEFAULTS', 'apply_thread_defaults', 'has_cuda', 'get_device', 'device_info', 'clear_device_cache',
+           'to_device', 'to_numpy']
+
+# %% ../../nbs/00_core/09_device.ipynb #6ab42564
+THREAD_DEFAULTS = {
+    "OMP_WAIT_POLICY": "PASSIVE",                        # idle OpenMP workers sleep, never spin
+    "NUMBA_THREADING_LAYER_PRIORITY": "omp tbb workqueue",  # OpenMP first; workqueue always exists
+}
+
+
+def apply_thread_defaults(
+    environ: Any = None,   # mapping to update; None -> `os.environ`
+) -> dict[str, str]:      # the variables this call set (those the environment lacked)
+    "Set each of `THREAD_DEFAULTS` the environment lacks; `ULTIMATE_THREAD_DEFAULTS=0` skips all."
+    env = os.environ if environ is None else environ
+    if env.get("ULTIMATE_THREAD_DEFAULTS", "1").strip().lower() in ("0", "false", "no", "off"):
+        return {}
+    applied = {k: v for k, v in THREAD_DEFAULTS.items() if k not in env}
+    env.update(applied)
+    if environ is None and applied:
+        _sync_loaded(applied)
+    return applied
+
+
+def _sync_loaded(applied: dict[str, str]) -> None:
+    "Tell numba, if already imported, about the new variables; warn where it is too late."
+    log.info("thread defaults set %s", " ".join(f"{k}={v}" for k, v in applied.items()))
+    if "numba" in sys.modules:
+        from numba.core import config
+        from numba.np.ufunc import parallel
+        if parallel._is_initialized:
+            log.warning("numba threads already started with layer %s; thread defaults come "
+                        "too late for it", parallel.threading_layer())
+        else:
+            config.reload_config()           # numba read the environment when it was imported
+
+
+_THREADS_SET = apply_thread_defaults()     # on import: before any kernel starts the pool
 
 # %% ../../nbs/00_core/09_device.ipynb #078aa1e9
 @functools.lru_cache(maxsize=1)

@@ -28,7 +28,7 @@ import pandas as pd
 from numba import njit, prange
 
 from ..core.device import get_device, to_device, to_numpy
-from .greeks import bs_price
+from .greeks import bs_price, option_sign
 
 # %% auto #0
 __all__ = ['tree_params_nb', 'tree_american_1d_nb', 'tree_params_1d_nb', 'fd_american_1d_nb', 'solve_normal_nb',
@@ -36,28 +36,8 @@ __all__ = ['tree_params_nb', 'tree_american_1d_nb', 'tree_params_1d_nb', 'fd_ame
            'exercise_boundary']
 
 # %% ../../nbs/10_options/02_american.ipynb #3fcd63ac
-_KINDS = {"call": 1.0, "c": 1.0, "put": -1.0, "p": -1.0, "1": 1.0, "-1": -1.0}
 _NAMES = ("S", "K", "T", "r", "sigma", "q")
 _POSITIVE = {"S": True, "K": True, "T": False, "sigma": True}   # name -> strictly positive?
-
-
-def _sign(kind: Any) -> np.ndarray:
-    "Return `kind` as payoff signs omega (+1 call, -1 put), float64, same shape."
-    if isinstance(kind, str):
-        if kind.lower() not in _KINDS:
-            raise ValueError(f"kind must be 'call' or 'put', was {kind!r}")
-        return np.array(_KINDS[kind.lower()])
-    k = np.asarray(kind)
-    if k.dtype.kind in "iuf":
-        w = k.astype(np.float64)
-        ok = np.isin(w, (1.0, -1.0))
-    else:
-        low = np.char.lower(k.astype(str))
-        w = np.where(np.isin(low, ("call", "c", "1")), 1.0, -1.0)
-        ok = np.isin(low, list(_KINDS))
-    if not ok.all():
-        raise ValueError(f"kind must be 'call', 'put' or OptionKind, was {k[~ok].flat[0].item()!r}")
-    return w
 
 
 def _as_checked(name: str, x: Any) -> np.ndarray:
@@ -78,7 +58,7 @@ def _as_checked(name: str, x: Any) -> np.ndarray:
 
 def _prepare(S, K, T, r, sigma, q, kind) -> tuple[tuple[int, ...], list[np.ndarray]]:
     "Return the broadcast shape and flat contiguous copies of S, K, T, r, sigma, q and omega."
-    arrays = [_as_checked(n, x) for n, x in zip(_NAMES, (S, K, T, r, sigma, q))] + [_sign(kind)]
+    arrays = [_as_checked(n, x) for n, x in zip(_NAMES, (S, K, T, r, sigma, q))] + [option_sign(kind)]
     try:
         shape = np.broadcast_shapes(*(a.shape for a in arrays))
     except ValueError:

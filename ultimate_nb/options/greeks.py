@@ -35,8 +35,8 @@ from numba.extending import intrinsic
 from ..core.device import get_device, to_device, to_numpy
 
 # %% auto #0
-__all__ = ['GREEK_KEYS', 'BLACK_KEYS', 'OptionKind', 'bsm_greeks_nb', 'bs_greeks', 'bs_price', 'black_greeks', 'black_price',
-           'IVStatus', 'implied_vol_nb', 'implied_vol', 'implied_vol_black', 'aggregate_greeks']
+__all__ = ['GREEK_KEYS', 'BLACK_KEYS', 'OptionKind', 'bsm_greeks_nb', 'option_sign', 'bs_greeks', 'bs_price', 'black_greeks',
+           'black_price', 'IVStatus', 'implied_vol_nb', 'implied_vol', 'implied_vol_black', 'aggregate_greeks']
 
 # %% ../../nbs/10_options/01_greeks.ipynb #9df9cd2f
 GREEK_KEYS = ("price", "delta", "vega", "theta", "rho", "epsilon", "gamma", "vanna", "charm",
@@ -242,22 +242,44 @@ def bsm_greeks_nb(
 _KIND_NAMES = {"call": 1.0, "c": 1.0, "put": -1.0, "p": -1.0}
 
 
-def _omega(kind: Any) -> np.ndarray:
-    "Return kind as payoff signs (+1 call, -1 put), float64, same shape."
+def _sign_of(x: Any) -> float:
+    "One kind as +1.0/-1.0, NaN if it is none (numbers may come as text from a mixed list)."
+    if isinstance(x, str):
+        name = x.strip().lower()
+        if name in _KIND_NAMES:
+            return _KIND_NAMES[name]
+        try:
+            x = float(name)
+        except ValueError:
+            return math.nan
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+        return math.nan
+    return float(x) if x in (1.0, -1.0) else math.nan
+
+
+def option_sign(
+    kind: Any,        # "call"/"put"/"c"/"p" (any case), +1/-1, `OptionKind`, or an array of them
+) -> np.ndarray:      # payoff signs omega, float64: +1.0 call, -1.0 put; the shape of `kind`
+    "Return option kinds as payoff signs (+1 call, -1 put); ValueError naming `kind` otherwise."
     if isinstance(kind, str):
-        if kind.lower() not in _KIND_NAMES:
-            raise ValueError(f"kind must be 'call' or 'put', was {kind!r}")
-        return np.array(_KIND_NAMES[kind.lower()])
+        if np.isnan(w := _sign_of(kind)):
+            raise ValueError(f"kind must be 'call', 'put', 'c', 'p', +1 or -1, was {kind!r}")
+        return np.array(w)
     k = np.asarray(kind)
     if k.dtype.kind in "iuf":
         w = k.astype(np.float64)
-        bad = ~np.isin(w, (1.0, -1.0))
-    else:
+    elif k.dtype.kind in "US":                # vectorised for the common case, a column of names
         low = np.char.lower(k.astype(str))
-        w = np.where(np.isin(low, ("call", "c")), 1.0, -1.0)
-        bad = ~np.isin(low, list(_KIND_NAMES))
+        w = np.select([np.isin(low, ("call", "c")), np.isin(low, ("put", "p"))], [1.0, -1.0], np.nan)
+        other = np.isnan(w)
+        w[other] = [_sign_of(x) for x in low[other].tolist()]
+    else:                                     # a mix of names and numbers (an object array)
+        w = np.array([_sign_of(x) for x in k.ravel().tolist()], dtype=np.float64).reshape(k.shape)
+    bad = (w != 1.0) & (w != -1.0)            # NaN included
     if bad.any():
-        raise ValueError(f"kind must be 'call', 'put' or OptionKind, was {k[bad].flat[0]!r}")
+        i = int(np.argmax(bad.ravel()))
+        raise ValueError(f"kind must be 'call', 'put', 'c', 'p', +1 or -1, was "
+                         f"{k.ravel()[i:i + 1].tolist()[0]!r} (first at position {i})")
     return w
 
 
@@ -300,7 +322,7 @@ def _as_float(name: str, x: Any) -> np.ndarray:
 
 def _prepare(names: tuple[str, ...], values: tuple, kind: Any):
     "Return the broadcast shape and flat float64 arrays of its size, in `names` order, then omega."
-    arrays = tuple(_as_float(n, v) for n, v in zip(names, values)) + (_omega(kind),)
+    arrays = tuple(_as_float(n, v) for n, v in zip(names, values)) + (option_sign(kind),)
     shape = _broadcast_shape(names + ("kind",), arrays)
     return shape, tuple(_flat(a, shape) for a in arrays)
 
@@ -839,7 +861,7 @@ def _torch_inputs(names, values, kind, dev):
                             f"{type(x).__name__}") from e
         ts.append(t)
     w = (kind.to(dev, torch.float64) if isinstance(kind, torch.Tensor)
-         else to_device(_omega(kind), dev))
+         else to_device(option_sign(kind), dev))
     if bool((abs(w) != 1).any()):
         raise ValueError("kind must be +1 (call) or -1 (put)")
     _broadcast_shape(tuple(names) + ("kind",), tuple(ts) + (w,))

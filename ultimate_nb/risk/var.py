@@ -545,7 +545,7 @@ def _tail_contributions(contrib: np.ndarray, alpha: float) -> tuple[np.ndarray, 
     return cvar, ces
 
 # %% ../../nbs/20_risk/01_var.ipynb #8b3ee7dc
-_KIND = {"call": 1.0, "c": 1.0, "put": -1.0, "p": -1.0}
+from ..options.greeks import option_sign
 
 
 @dataclass(frozen=True)
@@ -569,15 +569,13 @@ class OptionBook:
         n = u.size
         arrays = {name: _as_array(np.broadcast_to(getattr(self, name), (n,)), name, ndim=(1,))
                   for name in ("K", "T", "sigma", "qty")}
-        kind = np.asarray(self.kind)
-        kind = (np.array([_KIND.get(str(k).lower(), np.nan) for k in np.broadcast_to(kind, (n,))])
-                if kind.dtype.kind in "USO" else np.broadcast_to(kind, (n,)).astype(float))
         q = _as_array(np.broadcast_to(self.q, spot.shape), "q", ndim=(1,))
         for name, bad in (("spot", spot <= 0), ("K", arrays["K"] <= 0), ("T", arrays["T"] <= 0),
-                          ("sigma", arrays["sigma"] <= 0), ("kind", ~np.isin(kind, (1.0, -1.0))),
+                          ("sigma", arrays["sigma"] <= 0),
                           ("underlying", (u < 0) | (u >= spot.size))):
             if bad.any():
                 raise ValueError(f"{name} has invalid entries (first at position {int(np.argmax(bad))})")
+        kind = option_sign(np.broadcast_to(np.asarray(self.kind), (n,)))   # ValueError naming kind
         for name, v in {"spot": spot, "underlying": u.astype(np.int64), "kind": kind, "q": q,
                         "r": float(self.r), **arrays}.items():
             object.__setattr__(self, name, v)
