@@ -41,7 +41,7 @@ def load_market_returns(
     "Return aligned daily log returns of S&P 500, NASDAQ and WTI from `arch.data`."
     from arch.data import nasdaq, sp500, vix, wti
     px = pd.concat({"sp500": sp500.load()["Adj Close"], "nasdaq": nasdaq.load()["Adj Close"],
-                    "wti": wti.load()["DCOILWTICO"]}, axis=1)
+                    "wti": wti.load()["DCOILWTICO"]}, axis=1, sort=True)
     if include_vix:
         px["vix"] = vix.load()["vix"]
     px = px.dropna()
@@ -150,6 +150,7 @@ class GANConfig:
     lr: float = 4e-4                         # critic Adam learning rate
     lr_g: float = 1e-3                       # generator Adam learning rate
     gp: float = 10.0                         # gradient-penalty weight
+    fm: float = 20.0                         # feature-matching weight (|r| ACF, leverage, kurtosis); 0: pure WGAN-GP
     seed: int = 0                            # seeds weights, batches and noise during training
     device: str = "cpu"                      # "cpu", "cuda" or "auto" (`core.device.get_device`)
     threads: int | None = 1                  # torch CPU threads while fitting/sampling; None: leave as is
@@ -192,6 +193,14 @@ def _gradient_penalty(critic, real, fake, cond):
     return ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
+def _batch_facts(x: torch.Tensor, lags: int = 20) -> torch.Tensor:
+    # x (n, T, d): ACF of |x| at lags 1..lags, leverage at lags 1..5 and kurtosis/10, pooled per asset
+    za, zx = ((v - v.mean((0, 1))) / (v.std((0, 1)) + 1e-6) for v in (x.abs(), x))
+    acf = [(za[:, :-k] * za[:, k:]).mean((0, 1)) for k in range(1, min(lags, x.shape[1] - 1) + 1)]
+    lev = [(zx[:, :-k] * zx[:, k:].pow(2)).mean((0, 1)) for k in range(1, 6)]
+    return torch.cat(acf + lev + [0.1 * (zx.pow(4).mean((0, 1)) - 3)])
+
+
 def _generate(G: _SVGenerator, cond: torch.Tensor, length: int, gen: torch.Generator | None = None):
     n, m = cond.shape[0], length + G.rf - 1
     z = torch.randn(n, m, G.noise_dim, generator=gen).to(cond.device)
@@ -225,7 +234,10 @@ def _fit_gan(self: TimeSeriesGAN, returns: pd.DataFrame, state: pd.Series | None
                 fake = _generate(G, cond, c.window).detach()
                 loss_d = D(fake, cond).mean() - D(real, cond).mean() + c.gp * _gradient_penalty(D, real, fake, cond)
                 od.zero_grad(); loss_d.backward(); od.step()
-            loss_g = -D(_generate(G, cond, c.window), cond).mean()
+            fake = _generate(G, cond, c.window)
+            loss_g = -D(fake, cond).mean()
+            if c.fm:   # feature matching (Salimans et al. 2016) on the stylized facts of the batch
+                loss_g = loss_g + c.fm * (_batch_facts(fake) - _batch_facts(real)).pow(2).sum()
             og.zero_grad(); loss_g.backward(); og.step()
             if step % 50 == 0 or step == c.steps - 1:
                 self.history.append({"step": step, "critic": loss_d.item(), "generator": loss_g.item()})
