@@ -41,7 +41,7 @@ def load_market_returns(
     "Return aligned daily log returns of S&P 500, NASDAQ and WTI from `arch.data`."
     from arch.data import nasdaq, sp500, vix, wti
     px = pd.concat({"sp500": sp500.load()["Adj Close"], "nasdaq": nasdaq.load()["Adj Close"],
-                    "wti": wti.load()["DCOILWTICO"]}, axis=1)
+                    "wti": wti.load()["DCOILWTICO"]}, axis=1, sort=True)
     if include_vix:
         px["vix"] = vix.load()["vix"]
     px = px.dropna()
@@ -51,18 +51,22 @@ def load_market_returns(
 # %% ../../nbs/60_ml/02_generative.ipynb #976a2a63
 def vol_state(
     returns: pd.DataFrame,       # (days, assets) log returns
-    window: int = 20,            # trailing window in days for the rolling method
-    quantile: float = 0.8,       # rolling method: stressed above this quantile of trailing vol
-    method: str = "rolling",     # "rolling" (causal) or "hmm" (`analytics.regime.fit_regimes`)
+    window: int = 20,            # trailing window in days of the basket's realised volatility
+    quantile: float = 0.8,       # rolling method: stressed above this expanding quantile of that volatility
+    method: str = "rolling",     # "rolling" (causal) or "hmm" (`analytics.regime.fit_regimes`, not causal)
+    min_history: int = 250,      # rolling method: volatility values needed before a day can be stressed
     seed: int = 0,               # hmm: seed of the EM restarts
-) -> pd.Series:                  # int 0/1 per day, same index
+) -> pd.Series:                  # int 0/1 per day, same index; 0 until enough history
     "Return the volatility state of each day: 1 stressed (high vol), 0 calm."
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must be in (0, 1), was {quantile!r}")
+    if window < 2 or min_history < 1:
+        raise ValueError(f"window must be >= 2 and min_history >= 1, were {window!r} and {min_history!r}")
     basket = returns.mean(axis=1)
     if method == "rolling":
-        vol = basket.rolling(window, min_periods=2).std().bfill()
-        return (vol > vol.quantile(quantile)).astype(int).rename("state")
+        vol = basket.rolling(window, min_periods=window).std()
+        threshold = vol.expanding(min_periods=min_history).quantile(quantile)
+        return (vol > threshold).astype(int).rename("state")   # NaN compares False: calm
     if method == "hmm":
         from ultimate_nb.analytics.regime import fit_regimes
         m = fit_regimes(basket, n_states=2, n_init=1, seed=seed)
@@ -71,49 +75,82 @@ def vol_state(
 
 # %% ../../nbs/60_ml/02_generative.ipynb #06a2c1ba
 class _TCN(nn.Module):
-    def __init__(self, c_in: int, c_out: int, hidden: int, dilations: tuple[int, ...], kernel: int):
+    # Causal kernel-2 dilated residual stack in (batch, time, channel) layout: layer d mixes h[t-d] and h[t]
+    def __init__(self, c_in: int, hidden: int, dilations: tuple[int, ...]):
         super().__init__()
-        layers, c = [], c_in
-        for d in dilations:
-            layers += [nn.Conv1d(c, hidden, kernel, dilation=d), nn.LeakyReLU(0.2)]
-            c = hidden
-        self.body = nn.Sequential(*layers)
-        self.head = nn.Conv1d(hidden, c_out, 1)
-        self.rf = 1 + (kernel - 1) * sum(dilations)   # receptive field in days
+        self.inp = nn.Linear(c_in, hidden)
+        self.layers = nn.ModuleList(nn.Linear(2 * hidden, hidden) for _ in dilations)
+        self.dilations = tuple(dilations)
+        self.rf = 1 + sum(self.dilations)   # receptive field in days
 
-    def forward(self, x):
-        return self.head(self.body(x))
+    def forward(self, x):                   # (n, T, c_in) -> (n, T - rf + 1, hidden)
+        h = nn.functional.leaky_relu(self.inp(x), 0.2)
+        for d, lin in zip(self.dilations, self.layers):
+            h = h[:, d:] + nn.functional.leaky_relu(lin(torch.cat([h[:, :-d], h[:, d:]], -1)), 0.2)
+        return h
+
+
+class _SVGenerator(nn.Module):
+    # r_t = mu_t + sigma_t * L e_t; mu, sigma from a TCN over latent noise, e_{t-1} and the state
+    def __init__(self, noise_dim: int, d: int, hidden: int, dilations: tuple[int, ...]):
+        super().__init__()
+        self.tcn = _TCN(noise_dim + d + 1, hidden, dilations)
+        self.head = nn.Linear(hidden, 2 * d)
+        self.mix = nn.Parameter(torch.eye(d))
+        self.register_buffer("m2", torch.ones(d))    # running mean of sigma^2 (the output scale)
+        self.rf, self.d, self.noise_dim = self.tcn.rf, d, noise_dim
+
+    def forward(self, z, e, cond):          # z (n, m, noise_dim), e (n, m, d), cond (n, 1, 1)
+        e_prev = nn.functional.pad(e, (0, 0, 1, 0))[:, :-1]
+        h = self.tcn(torch.cat([z, e_prev, cond.expand(-1, z.shape[1], 1)], -1))
+        mu, s = self.head(h).chunk(2, -1)
+        L = torch.tril(self.mix)
+        eps = e[:, self.rf - 1:] @ (L / L.norm(dim=1, keepdim=True)).T
+        sig = nn.functional.softplus(s)
+        if self.training:
+            m2 = sig.pow(2).mean((0, 1))
+            with torch.no_grad():
+                self.m2.mul_(0.9).add_(0.1 * m2)
+        else:
+            m2 = self.m2
+        return 0.2 * torch.tanh(mu) + sig / m2.sqrt() * eps
 
 
 class _Critic(nn.Module):
-    def __init__(self, c_in: int, hidden: int):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv1d(c_in, hidden, 5, padding=2), nn.LeakyReLU(0.2),
-            nn.Conv1d(hidden, hidden, 5, padding=4, dilation=2), nn.LeakyReLU(0.2),
-            nn.Conv1d(hidden, hidden, 5, padding=8, dilation=4), nn.LeakyReLU(0.2),
-        )
-        self.head = nn.Linear(2 * hidden + 2 * c_in, 1)
+    LAGS = (1, 2, 3, 5, 10, 20)   # windows shorter than 21 days use the lags that fit
 
-    def forward(self, x):
-        h = self.net(x)
-        # Mean, spread of features and of the raw squared returns: cheap moments help the critic see tails
-        return self.head(torch.cat([h.mean(-1), h.std(-1), x.pow(2).mean(-1), x.abs().amax(-1)], 1))
+    def __init__(self, d: int, hidden: int, window: int):
+        super().__init__()
+        # Dilations 1, 2, 4, 8 while the receptive field stays within half the window
+        dil = [k for k in (1, 2, 4, 8) if 2 * k - 1 <= window // 2] or [1]
+        self.tcn = _TCN(d + 1, hidden, tuple(dil))
+        self.head = nn.Linear(2 * hidden + d * (len(self.LAGS) + 6) + 1, 1)
+
+    def forward(self, x, cond):             # x (n, T, d) standardised returns, cond (n, 1, 1)
+        h = self.tcn(torch.cat([x, cond.expand(-1, x.shape[1], 1)], -1))
+        a = x.abs()
+        # Window statistics let the critic see tails, clustering and leverage directly
+        f = [h.mean(1), h.std(1), x.pow(2).mean(1), a.amax(1)]
+        f += [(a[:, :-k] * a[:, k:]).mean(1) if k < x.shape[1] else torch.zeros_like(a[:, 0]) for k in self.LAGS]
+        f += [(x[:, :-k] * x[:, k:].pow(2)).mean(1) for k in (1, 2, 5)]
+        f += [(x[:, :-1] * x[:, 1:]).mean(1), cond[:, 0]]
+        return self.head(torch.cat(f, 1))
 
 # %% ../../nbs/60_ml/02_generative.ipynb #cac4b6e1
 @dataclass
 class GANConfig:
-    "Size and training settings of `TimeSeriesGAN`; defaults are the quick CPU setting."
+    "Size and training settings of `TimeSeriesGAN`; the defaults train a usable model in minutes on a CPU."
     window: int = 64                         # training window length in days
-    noise_dim: int = 3                       # noise channels per day
+    noise_dim: int = 3                       # latent noise channels per day
     hidden: int = 32                         # channels of generator and critic
-    dilations: tuple[int, ...] = (1, 2, 4, 8)  # generator dilations (kernel 2: receptive field 16)
-    kernel: int = 2                          # generator kernel size
-    steps: int = 300                         # generator updates
-    n_critic: int = 3                        # critic updates per generator update
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32)  # generator dilations (kernel 2: receptive field 64)
+    steps: int = 400                         # generator updates
+    n_critic: int = 2                        # critic updates per generator update
     batch: int = 64                          # windows per batch
-    lr: float = 2e-4                         # Adam learning rate, both networks
+    lr: float = 4e-4                         # critic Adam learning rate
+    lr_g: float = 1e-3                       # generator Adam learning rate
     gp: float = 10.0                         # gradient-penalty weight
+    fm: float = 20.0                         # feature-matching weight (|r| ACF, leverage, kurtosis); 0: pure WGAN-GP
     seed: int = 0                            # seeds weights, batches and noise during training
     device: str = "cpu"                      # "cpu", "cuda" or "auto" (`core.device.get_device`)
     threads: int | None = 1                  # torch CPU threads while fitting/sampling; None: leave as is
@@ -121,7 +158,7 @@ class GANConfig:
 
 @dataclass
 class TimeSeriesGAN:
-    "Conditional WGAN-GP with a causal TCN generator; call `fit`, then `sample`."
+    "Conditional WGAN-GP with a stochastic-volatility TCN generator; call `fit`, then `sample`."
     config: GANConfig = field(default_factory=GANConfig)
     columns: list[str] = field(default_factory=list)
     mean_: np.ndarray | None = None          # (d,) per-asset mean of the training returns
@@ -132,7 +169,7 @@ class TimeSeriesGAN:
 
 # %% ../../nbs/60_ml/02_generative.ipynb #45b7bdea
 class _threads:
-    # Tiny convolutions gain nothing from intra-op threads and suffer badly from oversubscription
+    # Tiny layers gain nothing from intra-op threads and suffer badly from oversubscription
     def __init__(self, n: int | None):
         self.n, self.old = n, torch.get_num_threads()
 
@@ -146,17 +183,31 @@ class _threads:
 
 def _windows(x: np.ndarray, s: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
     idx = np.arange(len(x) - w + 1)[:, None] + np.arange(w)
-    return x[idx].transpose(0, 2, 1), s[: len(x) - w + 1]
+    return x[idx], s[: len(x) - w + 1]                 # (n, w, d), (n,)
 
 
 def _gradient_penalty(critic, real, fake, cond):
     a = torch.rand(real.shape[0], 1, 1, device=real.device)
     x = (a * real + (1 - a) * fake).requires_grad_(True)
-    out = critic(torch.cat([x, cond], 1))
-    g, = torch.autograd.grad(out.sum(), x, create_graph=True)
+    g, = torch.autograd.grad(critic(x, cond).sum(), x, create_graph=True)
     return ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
+def _batch_facts(x: torch.Tensor, lags: int = 20) -> torch.Tensor:
+    # x (n, T, d): ACF of |x| at lags 1..lags, leverage at lags 1..5 and kurtosis/10, pooled per asset
+    za, zx = ((v - v.mean((0, 1))) / (v.std((0, 1)) + 1e-6) for v in (x.abs(), x))
+    acf = [(za[:, :-k] * za[:, k:]).mean((0, 1)) for k in range(1, min(lags, x.shape[1] - 1) + 1)]
+    lev = [(zx[:, :-k] * zx[:, k:].pow(2)).mean((0, 1)) for k in range(1, 6)]
+    return torch.cat(acf + lev + [0.1 * (zx.pow(4).mean((0, 1)) - 3)])
+
+
+def _generate(G: _SVGenerator, cond: torch.Tensor, length: int, gen: torch.Generator | None = None):
+    n, m = cond.shape[0], length + G.rf - 1
+    z = torch.randn(n, m, G.noise_dim, generator=gen).to(cond.device)
+    e = torch.randn(n, m, G.d, generator=gen).to(cond.device)
+    return G(z, e, cond)                               # (n, length, d)
+
+# %% ../../nbs/60_ml/02_generative.ipynb #5e1f7a20
 def _fit_gan(self: TimeSeriesGAN, returns: pd.DataFrame, state: pd.Series | None = None) -> TimeSeriesGAN:
     "Train the GAN on (days, assets) log returns conditioned on a 0/1 state per day."
     c = self.config
@@ -164,38 +215,35 @@ def _fit_gan(self: TimeSeriesGAN, returns: pd.DataFrame, state: pd.Series | None
     state = vol_state(returns) if state is None else state.reindex(returns.index).fillna(0)
     x = returns.to_numpy(dtype="float64")
     self.columns, self.mean_, self.scale_ = list(returns.columns), x.mean(0), x.std(0)
-    X, Sw = _windows((x - self.mean_) / self.scale_, state.to_numpy(dtype="float64"), c.window)
-    d = X.shape[1]
+    xs = (x - self.mean_) / self.scale_
+    X, Sw = _windows(xs, state.to_numpy(dtype="float64"), c.window)
     with torch.random.fork_rng(devices=[]), _threads(c.threads):
         torch.manual_seed(c.seed)
         rng = np.random.default_rng(c.seed)
-        G = _TCN(c.noise_dim + 1, d, c.hidden, c.dilations, c.kernel).to(dev)
-        D = _Critic(d + 1, c.hidden).to(dev)
-        og = torch.optim.Adam(G.parameters(), lr=c.lr, betas=(0.0, 0.9))
+        G = _SVGenerator(c.noise_dim, X.shape[-1], c.hidden, c.dilations)
+        with torch.no_grad():   # innovations start with the training correlation
+            G.mix.copy_(torch.tensor(np.linalg.cholesky(np.corrcoef(xs.T)), dtype=torch.float32))
+        G, D = G.to(dev), _Critic(X.shape[-1], c.hidden, c.window).to(dev)
+        og = torch.optim.Adam(G.parameters(), lr=c.lr_g, betas=(0.0, 0.9))
         od = torch.optim.Adam(D.parameters(), lr=c.lr, betas=(0.0, 0.9))
         Xt, St = torch.tensor(X, dtype=torch.float32, device=dev), torch.tensor(Sw, dtype=torch.float32, device=dev)
         for step in range(c.steps):
             for _ in range(c.n_critic):
                 i = torch.as_tensor(rng.integers(0, len(Xt), c.batch), device=dev)
-                real, cond = Xt[i], St[i][:, None, None].expand(-1, 1, c.window)
-                fake = _generate(G, cond[:, :, :1], c.window, c.noise_dim).detach()
-                loss_d = D(torch.cat([fake, cond], 1)).mean() - D(torch.cat([real, cond], 1)).mean()
-                loss_d = loss_d + c.gp * _gradient_penalty(D, real, fake, cond)
+                real, cond = Xt[i], St[i][:, None, None]
+                fake = _generate(G, cond, c.window).detach()
+                loss_d = D(fake, cond).mean() - D(real, cond).mean() + c.gp * _gradient_penalty(D, real, fake, cond)
                 od.zero_grad(); loss_d.backward(); od.step()
-            fake = _generate(G, cond[:, :, :1], c.window, c.noise_dim)
-            loss_g = -D(torch.cat([fake, cond], 1)).mean()
+            fake = _generate(G, cond, c.window)
+            loss_g = -D(fake, cond).mean()
+            if c.fm:   # feature matching (Salimans et al. 2016) on the stylized facts of the batch
+                loss_g = loss_g + c.fm * (_batch_facts(fake) - _batch_facts(real)).pow(2).sum()
             og.zero_grad(); loss_g.backward(); og.step()
             if step % 50 == 0 or step == c.steps - 1:
                 self.history.append({"step": step, "critic": loss_d.item(), "generator": loss_g.item()})
                 log.debug("gan step=%d critic=%.4f generator=%.4f", step, loss_d.item(), loss_g.item())
     self.generator, self.critic = G.eval(), D.eval()
     return self
-
-
-def _generate(G: _TCN, cond: torch.Tensor, length: int, noise_dim: int, gen: torch.Generator | None = None):
-    n, dev = cond.shape[0], cond.device
-    z = torch.randn(n, noise_dim, length + G.rf - 1, generator=gen, device="cpu").to(dev)
-    return G(torch.cat([z, cond.expand(-1, 1, z.shape[-1])], 1))
 
 
 TimeSeriesGAN.fit = _fit_gan
@@ -217,9 +265,10 @@ def _sample_gan(
     dev = next(G.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     cond = torch.full((n_paths, 1, 1), float(state), device=dev)
-    with torch.no_grad(), _threads(self.config.threads):
-        out = _generate(G, cond, length, self.config.noise_dim, gen).double().cpu().numpy()
-    return out.transpose(0, 2, 1) * self.scale_ + self.mean_
+    with torch.no_grad(), _threads(self.config.threads):   # chunks bound the memory of long batches
+        out = np.concatenate([_generate(G, cond[i:i + 2048], length, gen).double().cpu().numpy()
+                              for i in range(0, n_paths, 2048)])
+    return out * self.scale_ + self.mean_
 
 
 TimeSeriesGAN.sample = _sample_gan
@@ -310,11 +359,21 @@ def garch_t_paths(
     return (out + mu) / 100
 
 # %% ../../nbs/60_ml/02_generative.ipynb #a10abd2f
-def _acf(x: np.ndarray, y: np.ndarray, lags: int) -> float:
-    # x, y: (n, L); mean over lags 1..lags of corr(x_t, y_{t+k}) within windows, pooled moments
+def _acf_by_lag(x: np.ndarray, y: np.ndarray, lags: int) -> np.ndarray:
+    # x, y: (n, L); corr(x_t, y_{t+k}) for k = 1..lags within windows, pooled moments
     x = (x - x.mean()) / (x.std() + 1e-12)
     y = (y - y.mean()) / (y.std() + 1e-12)
-    return float(np.mean([np.mean(x[:, :-k] * y[:, k:]) for k in range(1, lags + 1)]))
+    return np.array([np.mean(x[:, :-k] * y[:, k:]) for k in range(1, lags + 1)])
+
+
+def _acf(x: np.ndarray, y: np.ndarray, lags: int) -> float:
+    # mean over lags 1..lags of `_acf_by_lag`
+    return float(_acf_by_lag(x, y, lags).mean())
+
+
+def _zigzag(a: np.ndarray) -> float:
+    # mean |a_k - (a_{k-1} + a_{k+1}) / 2|: large when an ACF alternates from lag to lag (period 2)
+    return float(np.mean(np.abs(a[1:-1] - (a[:-2] + a[2:]) / 2)))
 
 
 def _as_windows(x: np.ndarray, length: int) -> np.ndarray:
@@ -366,8 +425,11 @@ def stylized_facts(
                                              for j in range(w.shape[-1])]))
         T = w.transpose(2, 0, 1)                     # (assets, windows, length): moments per asset
         row["kurtosis"] = float(np.mean([stats.kurtosis(a.ravel()) for a in T]))
+        row["std_ratio"] = float(np.mean(w.reshape(-1, w.shape[-1]).std(0) / sd))
         row["acf_r"] = np.mean([_acf(a, a, lags) for a in T])
+        row["max_acf_r"] = float(np.mean([np.abs(_acf_by_lag(a, a, lags)).max() for a in T]))
         row["acf_abs"] = np.mean([_acf(abs(a), abs(a), lags) for a in T])
+        row["zigzag_abs"] = float(np.mean([_zigzag(_acf_by_lag(abs(a), abs(a), lags)) for a in T]))
         row["acf_sq"] = np.mean([_acf(a**2, a**2, lags) for a in T])
         row["leverage"] = np.mean([_acf(a, a**2, lags) for a in T])
         row["xcorr_err"] = float(np.mean([np.abs(np.corrcoef(p.T) - np.corrcoef(q.T)).mean()
@@ -440,13 +502,17 @@ def export_parquet(
 
 # %% ../../nbs/60_ml/02_generative.ipynb #bef9d374
 def benchmark_generators(
-    quick: bool = True,          # tiny GAN and few paths (seconds); False: default GAN and 10,000 paths
-) -> list[dict]:                 # rows: name, scenarios_per_s, n_paths, length, device, seconds
+    quick: bool = True,          # tiny GAN and few paths (seconds); False: the default GAN and 10,000 paths
+    gan: TimeSeriesGAN | None = None,  # a trained model to time; None: train one (tiny or `GANConfig()`)
+) -> list[dict]:                 # rows: name, scenarios_per_s, n_paths, length, device, seconds, train_s
     "Return scenarios-per-second of the GAN and the baselines on the real training data."
     R = load_market_returns().loc[:"2014"]
     n, L = (500, 60) if quick else (10_000, 250)
-    cfg = GANConfig(steps=20, hidden=16, batch=16, window=32) if quick else GANConfig(device="auto")
-    gan = TimeSeriesGAN(cfg).fit(R)
+    t0, train_s = time.perf_counter(), None
+    if gan is None:
+        cfg = GANConfig(steps=20, hidden=16, batch=16, window=32) if quick else GANConfig(device="auto")
+        gan = TimeSeriesGAN(cfg).fit(R)
+        train_s = time.perf_counter() - t0
     garch = fit_garch_t(R)
     fns = {"gan": lambda: gan.sample(n, L, state=1, seed=0), "gaussian": lambda: gaussian_paths(R, n, L),
            "block_bootstrap": lambda: block_bootstrap_paths(R, n, L), "garch_t": lambda: garch_t_paths(garch, n, L)}
@@ -456,6 +522,8 @@ def benchmark_generators(
         t0 = time.perf_counter()
         f()
         dt = time.perf_counter() - t0
-        rows.append({"name": name, "scenarios_per_s": n / dt, "n_paths": n, "length": L,
-                     "device": get_device(cfg.device) if name == "gan" else "cpu", "seconds": dt})
+        rows.append({"name": name, "scenarios_per_s": n / dt, "n_paths": n, "length": L, "seconds": dt,
+                     "device": str(next(gan.generator.parameters()).device) if name == "gan" else "cpu",
+                     "train_s": train_s if name == "gan" else None,
+                     "model": (f"GAN steps={gan.config.steps} hidden={gan.config.hidden}" if name == "gan" else name)})
     return rows
