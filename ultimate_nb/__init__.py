@@ -4,6 +4,7 @@ Modules:
 
 - `ultimate_nb.analytics.correlation`: Rolling, EWMA and DCC-GARCH correlation matrices, Ledoit-Wolf shrinkage, absorption-ratio correlation regimes, and cross-asset momentum and correlation-trading signals.
 - `ultimate_nb.analytics.features`: A declarative library of 150 named, documented bar features (TA-Lib indicators, returns, rolling statistics, range-based volatility, volume, calendar, cross-asset and quote features) with a batch path over whole frames and a streaming pipeline that gives, bar by bar, exactly the batch values.
+- `ultimate_nb.analytics.microstructure`: Order-flow imbalance (best and multi-level), the Stoikov micro-price, queue imbalance, Lee-Ready trade signs, Roll's spread, Amihud illiquidity, Kyle's lambda, VPIN and the effective/realized spread decomposition, as batch functions over arrays and as a streaming per-event calculator that gives the same values.
 - `ultimate_nb.analytics.portfolio`: Mean-variance optimisation with real-world constraints, efficient frontiers, Black-Litterman with Idzorek confidences, equal-risk-contribution and hierarchical risk parity, and Kelly sizing, with pluggable covariance estimators.
 - `ultimate_nb.analytics.regime`: Hidden Markov and Markov-switching volatility regimes with an online forward filter that never looks ahead, plus rule-based bull/bear/sideways and volatility regimes.
 - `ultimate_nb.core.bus`: Typed publish/subscribe: synchronous handlers on the hot path, bounded queues with overflow policies and backpressure for async consumers.
