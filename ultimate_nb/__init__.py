@@ -19,7 +19,7 @@ Modules:
 - `ultimate_nb.data.simulator`: A seeded multi-asset market: correlated prices with stochastic (Heston-type) variance, streamed as quotes, trades and bars, or generated in batch for research.
 - `ultimate_nb.execution.oms`: Tracks every order through its state machine, keeps positions and cash from the fills, journals each change before acting on it, and rebuilds itself from the journal after a crash.
 - `ultimate_nb.execution.paper`: A matching engine against the simulated quotes: market, limit and stop orders with time in force, fees and size-dependent slippage, reported as venue events.
-- `ultimate_nb.execution.pretrade`: The checks every order passes before it may leave the book: kill switch, known instrument, size, position and notional limits, a price collar and an order-rate throttle.
+- `ultimate_nb.execution.pretrade`: The checks every order passes before it may leave the book (SEC 15c3-5 as the checklist), each denial with a stable code, and the book's trading state: active, reducing or halted.
 - `ultimate_nb.live.api`: The three network faces of a running book: the REST trading API on :8081, the WebSocket stream on :8082 and Prometheus metrics on :8083.
 - `ultimate_nb.live.strategy`: The interface a strategy implements, the context it trades through, and the built-in moving-average crossover.
 - `ultimate_nb.live.system`: Assembles one book: market data -> bus -> strategy -> pre-trade risk -> OMS -> paper broker -> fills -> positions and P&L, with metrics, health, a journal and recovery.
