@@ -365,6 +365,14 @@ def _record(ev: Any) -> dict[str, Any]:
     return ev.to_record() if isinstance(ev, TradingStateChanged) else to_record(ev)
 
 
+async def _close_on_disconnect(ws: WebSocket, sub: Any) -> None:
+    "Read (and ignore) what the client sends; when it leaves, close `sub` so that the stream ends."
+    with contextlib.suppress(Exception):
+        while (await ws.receive())["type"] != "websocket.disconnect":
+            pass
+    sub.close(discard=True)
+
+
 def create_ws_app(system: TradingSystem, token: str, maxsize: int = 2048) -> FastAPI:
     "Return the WebSocket app serving /stream."
     app = FastAPI(title="ultimate_nb stream", docs_url=None, redoc_url=None, openapi_url=None)
@@ -386,6 +394,7 @@ def create_ws_app(system: TradingSystem, token: str, maxsize: int = 2048) -> Fas
         sub = system.bus.subscribe_async(wanted, maxsize=maxsize, overflow="drop_oldest",
                                          name=f"ws-{uuid.uuid4().hex[:8]}")
         system.metrics.ws_clients.inc()
+        watcher = asyncio.create_task(_close_on_disconnect(ws, sub))
         try:
             async for ev in sub:
                 await ws.send_text(json.dumps(_record(ev)))
@@ -398,6 +407,7 @@ def create_ws_app(system: TradingSystem, token: str, maxsize: int = 2048) -> Fas
             with contextlib.suppress(Exception):
                 await ws.close(code=1011, reason="internal error")
         finally:
+            watcher.cancel()
             sub.close(discard=True)
             system.metrics.count_dropped(sub.name, sub.dropped, final=True)
             system.metrics.ws_clients.dec()
