@@ -3,7 +3,7 @@
 Conventions: every setting has a typed default, so the system runs with no configuration at all.
 Environment variables use the `ULTIMATE_` prefix and `__` between levels
 (`ULTIMATE_SERVER__REST_PORT=9081`). Secrets are `SecretStr` and never printed. Fields marked
-runtime-tunable (risk limits, the kill switch, strategy sizing) may be changed while the system
+runtime-tunable (risk limits and controls, the kill switch, strategy sizing) may be changed while the system
 runs, through `update_runtime`; every other field is fixed at start. An invalid value raises one
 `ConfigError` naming the field (its dotted path and its environment variable) and the value.
 
@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import contextvars
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 # %% auto #0
-__all__ = ['RUNTIME', 'ServerSettings', 'MarketSettings', 'AlpacaSettings', 'BrokerSettings', 'StrategySettings', 'RiskSettings',
-           'StoreSettings', 'LoggingSettings', 'ParallelSettings', 'ModelSettings', 'InferenceSettings', 'RunSettings',
-           'Settings', 'ConfigError', 'read_config_file', 'load_settings', 'parse_overrides', 'deep_merge',
-           'runtime_fields', 'update_runtime', 'env_example']
+__all__ = ['RUNTIME', 'ServerSettings', 'MarketSettings', 'AlpacaSettings', 'BrokerSettings', 'StrategySettings', 'StoreSettings',
+           'LoggingSettings', 'ParallelSettings', 'ModelSettings', 'InferenceSettings', 'RunSettings',
+           'MarketHoursSettings', 'RiskSettings', 'Settings', 'ConfigError', 'read_config_file', 'load_settings',
+           'parse_overrides', 'deep_merge', 'runtime_fields', 'update_runtime', 'env_example']
 
 # %% ../../nbs/00_core/01_config.ipynb #ef713ab3
 RUNTIME = {"runtime": True}
@@ -158,16 +160,6 @@ class StrategySettings(_Section):
         return self
 
 
-class RiskSettings(_Section):
-    "Pre-trade limits; all runtime-tunable, every change journaled."
-    trading_enabled: bool = Field(True, json_schema_extra=RUNTIME)          # kill switch
-    max_order_qty: int = Field(10_000, gt=0, json_schema_extra=RUNTIME)     # per order
-    max_position_qty: int = Field(50_000, gt=0, json_schema_extra=RUNTIME)  # absolute, per instrument
-    max_order_notional: float = Field(2_000_000.0, gt=0, json_schema_extra=RUNTIME)  # USD per order
-    max_orders_per_second: float = Field(50.0, gt=0, json_schema_extra=RUNTIME)      # token-bucket rate
-    price_collar_bps: float = Field(500.0, gt=0, json_schema_extra=RUNTIME)  # limit price vs mid
-
-
 class StoreSettings(_Section):
     "Where the journal lives."
     var_dir: Path = Path("var")                           # SQLite file, token, artifacts
@@ -210,6 +202,74 @@ class InferenceSettings(_Section):
 class RunSettings(_Section):
     duration: float | None = Field(None, gt=0)            # seconds of wall time to run; None: until Ctrl-C
     device: Literal["auto", "cpu", "cuda"] = "auto"       # compute device for models
+
+# %% ../../nbs/00_core/01_config.ipynb #7720cecf
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class MarketHoursSettings(_Section):
+    "The trading session: outside it new orders are denied (code `market_hours`)."
+    enabled: bool = Field(False, json_schema_extra=RUNTIME)     # off: trade around the clock (simulator)
+    timezone: str = Field("America/New_York", json_schema_extra=RUNTIME)   # IANA zone of open, close and the trading day
+    open: str = Field("09:30", json_schema_extra=RUNTIME)       # HH:MM local time, inclusive
+    close: str = Field("16:00", json_schema_extra=RUNTIME)      # HH:MM local time, exclusive
+    weekdays: list[int] = Field([0, 1, 2, 3, 4], json_schema_extra=RUNTIME)   # trading days, 0 = Monday
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone must be an IANA zone such as America/New_York, was {v!r}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _session(self):
+        for name in ("open", "close"):
+            if not _HHMM.match(getattr(self, name)):
+                raise ValueError(f"{name} must be HH:MM (24 h), was {getattr(self, name)!r}")
+        if self.open >= self.close:
+            raise ValueError(f"open must be before close, was open={self.open} close={self.close}")
+        if not self.weekdays or any(d not in range(7) for d in self.weekdays):
+            raise ValueError(f"weekdays must be non-empty, each 0 (Monday) to 6, was {self.weekdays}")
+        return self
+
+# %% ../../nbs/00_core/01_config.ipynb #78fca22f
+class RiskSettings(_Section):
+    "Pre-trade limits and automatic controls; all runtime-tunable, every change journaled."
+    trading_enabled: bool = Field(True, json_schema_extra=RUNTIME)          # kill switch: False denies every order
+    max_order_qty: int = Field(10_000, gt=0, json_schema_extra=RUNTIME)     # per order
+    max_position_qty: int = Field(50_000, gt=0, json_schema_extra=RUNTIME)  # absolute, per instrument, with working orders
+    max_order_notional: float = Field(2_000_000.0, gt=0, json_schema_extra=RUNTIME)  # USD per order
+    max_orders_per_second: float = Field(50.0, gt=0, json_schema_extra=RUNTIME)      # token-bucket rate
+    price_collar_bps: float = Field(500.0, gt=0, json_schema_extra=RUNTIME)  # limit price vs mid
+    max_gross_notional: float = Field(10_000_000.0, gt=0, json_schema_extra=RUNTIME)  # book: positions + working, USD
+    max_strategy_gross_notional: float = Field(5_000_000.0, gt=0, json_schema_extra=RUNTIME)  # the same, per strategy
+    duplicate_window_ms: int = Field(0, ge=0, json_schema_extra=RUNTIME)    # same order again within it is denied; 0 off
+    restricted_symbols: list[str] = Field([], json_schema_extra=RUNTIME)    # never traded
+    fat_finger_multiple: float = Field(1.0, ge=0, json_schema_extra=RUNTIME)  # deny qty > this x average bar volume; 0 off
+    fat_finger_bars: int = Field(20, gt=0, json_schema_extra=RUNTIME)       # bars in that average
+    fat_finger_min_bars: int = Field(5, gt=0, json_schema_extra=RUNTIME)    # bars seen before the check applies
+    daily_loss_reducing: float = Field(50_000.0, gt=0, json_schema_extra=RUNTIME)  # day's drawdown, USD: -> reducing
+    daily_loss_halt: float = Field(100_000.0, gt=0, json_schema_extra=RUNTIME)     # day's drawdown, USD: -> halted
+    cancel_on_halt: bool = Field(True, json_schema_extra=RUNTIME)           # halting cancels every working order
+    market_hours: MarketHoursSettings = MarketHoursSettings()
+
+    @field_validator("restricted_symbols")
+    @classmethod
+    def _upper(cls, v: list[str]) -> list[str]:
+        return sorted({s.strip().upper() for s in v if s.strip()})
+
+    @model_validator(mode="after")
+    def _loss_ladder(self):
+        if self.daily_loss_halt < self.daily_loss_reducing:
+            raise ValueError(f"daily_loss_halt must be >= daily_loss_reducing, was "
+                             f"{self.daily_loss_halt} < {self.daily_loss_reducing}")
+        if self.fat_finger_min_bars > self.fat_finger_bars:
+            raise ValueError(f"fat_finger_min_bars must be <= fat_finger_bars, was "
+                             f"{self.fat_finger_min_bars} > {self.fat_finger_bars}")
+        return self
 
 # %% ../../nbs/00_core/01_config.ipynb #76680a59
 _FILE_DATA: contextvars.ContextVar[dict] = contextvars.ContextVar("_FILE_DATA", default={})
@@ -380,7 +440,7 @@ def env_example(model: type[BaseModel] = Settings, prefix: tuple[str, ...] = ())
         d = f.default
         if isinstance(d, SecretStr):
             v = ""
-        elif isinstance(d, list):
+        elif isinstance(d, (list, dict)):
             v = json.dumps(d)
         elif d is None:
             v = ""

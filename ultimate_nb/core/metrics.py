@@ -23,6 +23,7 @@ from enum import Enum
 from time import perf_counter_ns, time_ns
 from typing import Any
 
+from fastcore.basics import patch
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 # %% auto #0
@@ -92,6 +93,13 @@ class Metrics:
         self.component_health = Gauge("ultimate_component_health", "Component health: 1 ok, 0.5 degraded, 0 down.",
                                       ["component"], registry=r)
         self.up = Gauge("ultimate_up", "1 while the trading loop runs.", registry=r)
+        self.order_denials = Counter("ultimate_order_denials", "Orders denied by pre-trade risk, by reason code.",
+                                     ["code", "strategy"], registry=r)
+        self.trading_state = Gauge("ultimate_trading_state", "Trading state: 0 active, 1 reducing, 2 halted.",
+                                   registry=r)
+        self.ws_dropped = Counter("ultimate_ws_dropped", "Stream events dropped for slow WebSocket clients.",
+                                  registry=r)
+        self._dropped_seen: dict[str, int] = {}
         self._stages: dict[str, Any] = {}
 
     def render(self) -> bytes:
@@ -163,6 +171,26 @@ class Metrics:
                          (self.unrealized_pnl, unrealized_pnl)):
             if v is not None:
                 gauge.set(v)
+
+# %% ../../nbs/00_core/03_metrics.ipynb #bf30201f
+@patch
+def count_dropped(
+    self: Metrics,
+    name: str,            # the subscription's name
+    dropped: int,         # its running total of dropped events, >= 0
+    final: bool = False,  # the subscription closed: forget its name after counting
+) -> int:
+    "Add the events `name` dropped since the last call to `ultimate_ws_dropped_total`; return how many."
+    if isinstance(dropped, bool) or not isinstance(dropped, int) or dropped < 0:
+        raise ValueError(f"dropped must be an integer >= 0, was {dropped!r}")
+    new = max(0, dropped - self._dropped_seen.get(name, 0))
+    if new:
+        self.ws_dropped.inc(new)
+    if final:
+        self._dropped_seen.pop(name, None)
+    else:
+        self._dropped_seen[name] = dropped
+    return new
 
 # %% ../../nbs/00_core/03_metrics.ipynb #cddb1b7b
 _log = logging.getLogger(__name__)

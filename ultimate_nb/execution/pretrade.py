@@ -1,13 +1,17 @@
-"""The checks every order passes before it may leave the book: kill switch, known instrument, size, position and notional limits, a price collar and an order-rate throttle.
+"""The checks every order passes before it may leave the book (SEC 15c3-5 as the checklist), each denial with a stable code, and the book's trading state: active, reducing or halted.
 
-Conventions: `check` returns `None` when the order may go, or the reason it may not as a short
-string; the caller turns a reason into an `OrderDenied` event (a denial is an event, not an
-exception). Limits come from `RiskSettings`, which is runtime-tunable: assign a new settings
-object to `.settings` and the next check uses it. Quantities are integers (shares/contracts),
-notional and prices in the quote currency; the collar is in basis points of the reference price.
-The position limit holds for the worst case: the position plus every working order on the side
-that adds to it (open buys for a buy, open sells for a sell), so many resting orders cannot each
-pass alone. Money and prices in a reason are short (`fmt_amount`), whatever the input.
+Conventions: `check` returns `None` when the order may go, or a `Denial`: a stable `code` (a
+`DenialCode`, the label of `ultimate_order_denials_total`) and a short human-readable `reason`;
+the caller turns it into an `OrderDenied` event (a denial is an event, not an exception). Limits
+come from `RiskSettings`, which is runtime-tunable: assign a new settings object to `.settings`
+and the next check uses it. Quantities are integers (shares/contracts), notional and prices in
+the quote currency; the collar is in basis points of the reference price. The position limit
+holds for the worst case: the position plus every working order on the side that adds to it
+(open buys for a buy, open sells for a sell), so many resting orders cannot each pass alone. An
+order *reduces* exposure when it is on the other side of the position and, with the working
+orders on its own side, cannot take the position through zero. Money and prices in a reason are
+short (`fmt_amount`), whatever the input. `TradingControls` keeps the book's `TradingState`,
+journals every change of it on stream `"controls"` with who made it, and replays it on restart.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/70_execution/pretrade.html.md"""
 
@@ -16,14 +20,26 @@ Docs: https://ultimate-nb.github.io/ultimate_nb/70_execution/pretrade.html.md"""
 # %% ../../nbs/70_execution/02_pretrade.ipynb #78cf2c97
 from __future__ import annotations
 
+import logging
 import math
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from fastcore.basics import patch
 
 from ..core.config import RiskSettings
-from ..core.events import Instrument, Order, OrderType
+from ..core.events import Bar, Instrument, Order, OrderType, StrEnum
 from ..core.resilience import TokenBucket
+from ..core.store import Journal
+
+log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['fmt_amount', 'PreTradeRisk']
+__all__ = ['log', 'CONTROLS', 'fmt_amount', 'DenialCode', 'Denial', 'TradingState', 'TradingStateChanged', 'PreTradeRisk',
+           'reduces', 'TradingControls']
 
 # %% ../../nbs/70_execution/02_pretrade.ipynb #5e7a0c02
 def fmt_amount(x: float) -> str:
@@ -32,19 +48,85 @@ def fmt_amount(x: float) -> str:
         return f"{x:.2f}"
     return f"{x:.4g}"
 
+# %% ../../nbs/70_execution/02_pretrade.ipynb #8905314f
+class DenialCode(StrEnum):
+    "Stable codes of pre-trade denials, in the order `check` applies them."
+    HALTED = "halted"
+    UNKNOWN_INSTRUMENT = "unknown_instrument"
+    RESTRICTED = "restricted"
+    MARKET_HOURS = "market_hours"
+    LOT_SIZE = "lot_size"
+    MAX_ORDER_QTY = "max_order_qty"
+    FAT_FINGER = "fat_finger"
+    REDUCING_ONLY = "reducing_only"
+    MAX_POSITION = "max_position"
+    NO_PRICE = "no_price"
+    MAX_ORDER_NOTIONAL = "max_order_notional"
+    PRICE_COLLAR = "price_collar"
+    CREDIT = "credit"
+    DUPLICATE = "duplicate"
+    THROTTLE = "throttle"
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    "Why an order may not go: a stable `code` and a short `reason` for people."
+    code: DenialCode
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+# %% ../../nbs/70_execution/02_pretrade.ipynb #a7f4fade
+class TradingState(StrEnum):
+    "What the book may do: trade, only reduce exposure, or nothing."
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    HALTED = "halted"
+
+    @property
+    def level(self) -> int:
+        "0 active, 1 reducing, 2 halted: the value of `ultimate_trading_state`; larger is stricter."
+        return ("active", "reducing", "halted").index(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class TradingStateChanged:
+    "The book's trading state changed: to what, from what, why, and who changed it."
+    state: TradingState
+    previous: TradingState
+    reason: str
+    actor: str                    # "api", "operator", or "auto:<rule>" for an automatic switch
+    correlation_id: str | None    # of the request that made the change, if any
+    ts_event: int                 # ns since epoch
+    ts_init: int
+
+    def __post_init__(self):
+        object.__setattr__(self, "state", TradingState(self.state))
+        object.__setattr__(self, "previous", TradingState(self.previous))
+
+    def to_record(self) -> dict[str, Any]:
+        "Return the JSON form, with the type under 'type' (as `to_record` writes events)."
+        return {"type": "TradingStateChanged", "state": self.state.value, "previous": self.previous.value,
+                "reason": self.reason, "actor": self.actor, "correlation_id": self.correlation_id,
+                "ts_event": self.ts_event, "ts_init": self.ts_init}
+
 # %% ../../nbs/70_execution/02_pretrade.ipynb #59899a20
 class PreTradeRisk:
-    "Pre-trade limits of one book; `check` returns a denial reason or None."
+    "Pre-trade limits of one book; `check` returns a `Denial` or None."
 
     def __init__(
         self,
         settings: RiskSettings,                    # limits (runtime-tunable)
         instruments: dict[str, Instrument],        # what may be traded
-        clock,                                     # anything with timestamp_ns(), for the throttle
+        clock,                                     # anything with timestamp_ns(): throttle, duplicates, hours
     ):
         self.instruments, self.clock = instruments, clock
         self._settings = settings
         self._bucket = self._make_bucket(settings)
+        self._zone = ZoneInfo(settings.market_hours.timezone)
+        self._volumes: dict[str, deque] = {}       # instrument -> volumes of its last bars
+        self._recent: dict[tuple, int] = {}        # duplicate key -> ts_ns of the last order that passed
 
     def _make_bucket(self, s: RiskSettings) -> TokenBucket:
         return TokenBucket(rate=s.max_orders_per_second, capacity=max(1.0, s.max_orders_per_second), clock=self.clock)
@@ -57,43 +139,264 @@ class PreTradeRisk:
     def settings(self, s: RiskSettings) -> None:
         if s.max_orders_per_second != self._settings.max_orders_per_second:
             self._bucket = self._make_bucket(s)
+        self._zone = ZoneInfo(s.market_hours.timezone)
         self._settings = s
 
-    def check(
+    def on_bar(self, bar: Bar) -> None:
+        "Remember the bar's volume for the fat-finger average of its instrument."
+        n = self._settings.fat_finger_bars
+        d = self._volumes.get(bar.instrument_id)
+        if d is None or d.maxlen != n:
+            d = self._volumes[bar.instrument_id] = deque(d or (), maxlen=n)
+        d.append(bar.volume)
+
+    def avg_volume(self, instrument_id: str) -> float | None:
+        "Return the mean volume of the last bars seen, or None before `fat_finger_min_bars` of them."
+        d = self._volumes.get(instrument_id)
+        if d is None or len(d) < self._settings.fat_finger_min_bars:
+            return None
+        return sum(d) / len(d)
+
+# %% ../../nbs/70_execution/02_pretrade.ipynb #0ec1b7f7
+@patch
+def in_session(self: PreTradeRisk, ts_ns: int | None = None) -> bool:
+    "Return whether `ts_ns` (default: now) is inside the trading session; True when hours are off."
+    mh = self._settings.market_hours
+    if not mh.enabled:
+        return True
+    t = datetime.fromtimestamp((self.clock.timestamp_ns() if ts_ns is None else ts_ns) / 1e9, self._zone)
+    return t.weekday() in mh.weekdays and mh.open <= t.strftime("%H:%M") < mh.close
+
+
+def _after(order: Order, position_qty: int, open_buy_qty: int, open_sell_qty: int) -> int:
+    "Return the worst-case position if `order` and the working orders on its side all fill."
+    working = open_buy_qty if order.side > 0 else -open_sell_qty
+    return position_qty + working + int(order.side) * order.qty
+
+
+def reduces(order: Order, position_qty: int, open_buy_qty: int = 0, open_sell_qty: int = 0) -> bool:
+    "Return whether `order` only reduces the position, even with its side's working orders filled."
+    after = _after(order, position_qty, open_buy_qty, open_sell_qty)
+    return position_qty != 0 and int(order.side) * position_qty < 0 and after * position_qty >= 0
+
+# %% ../../nbs/70_execution/02_pretrade.ipynb #a6153ab1
+@patch
+def _gate(self: PreTradeRisk, order: Order, inst: Instrument | None, state: TradingState) -> Denial | None:
+    s = self._settings
+    if state is TradingState.HALTED:
+        return Denial(DenialCode.HALTED, "trading halted")
+    if not s.trading_enabled:
+        return Denial(DenialCode.HALTED, "trading disabled (kill switch)")
+    if inst is None:
+        return Denial(DenialCode.UNKNOWN_INSTRUMENT, f"unknown instrument {order.instrument_id}")
+    if order.instrument_id in s.restricted_symbols:
+        return Denial(DenialCode.RESTRICTED, f"{order.instrument_id} is on the restricted list")
+    if not self.in_session():
+        mh = s.market_hours
+        now = datetime.fromtimestamp(self.clock.timestamp_ns() / 1e9, self._zone)
+        return Denial(DenialCode.MARKET_HOURS, f"outside market hours {mh.open}-{mh.close} {mh.timezone} "
+                                               f"weekdays {mh.weekdays}, now {now:%a %H:%M}")
+    return None
+
+
+@patch
+def _size(self: PreTradeRisk, order: Order, inst: Instrument, position_qty: int, open_buy_qty: int,
+          open_sell_qty: int, state: TradingState) -> Denial | None:
+    s = self._settings
+    if order.qty % inst.lot_size:
+        return Denial(DenialCode.LOT_SIZE, f"qty {order.qty} not a multiple of lot size {inst.lot_size}")
+    if order.qty > s.max_order_qty:
+        return Denial(DenialCode.MAX_ORDER_QTY, f"qty {order.qty} > max_order_qty {s.max_order_qty}")
+    avg = self.avg_volume(order.instrument_id) if s.fat_finger_multiple > 0 else None
+    if avg and order.qty > s.fat_finger_multiple * avg:
+        return Denial(DenialCode.FAT_FINGER, f"qty {order.qty} > {s.fat_finger_multiple:g} x average bar volume "
+                                             f"{fmt_amount(avg)}")
+    after = _after(order, position_qty, open_buy_qty, open_sell_qty)
+    if state is TradingState.REDUCING and not reduces(order, position_qty, open_buy_qty, open_sell_qty):
+        return Denial(DenialCode.REDUCING_ONLY, f"reducing only: {order.side.name.lower()} {order.qty} would take "
+                                                f"position {position_qty} to {after} with working orders")
+    if abs(after) > s.max_position_qty:
+        working = after - position_qty - int(order.side) * order.qty
+        return Denial(DenialCode.MAX_POSITION, f"worst-case position would be {after} (position {position_qty}, "
+                                               f"working {working:+d}), limit {s.max_position_qty}")
+    return None
+
+# %% ../../nbs/70_execution/02_pretrade.ipynb #3afd74ea
+@patch
+def _money(self: PreTradeRisk, order: Order, inst: Instrument, ref_price: float | None, reducing: bool,
+           book_gross: float, strategy_gross: float) -> Denial | None:
+    s = self._settings
+    px = order.limit_price or order.stop_price or ref_price
+    if px is None:
+        return Denial(DenialCode.NO_PRICE, "no reference price for a market order")
+    notional = order.qty * px * inst.multiplier
+    if notional > s.max_order_notional:
+        return Denial(DenialCode.MAX_ORDER_NOTIONAL,
+                      f"notional {fmt_amount(notional)} > max_order_notional {fmt_amount(s.max_order_notional)}")
+    if ref_price is not None and order.order_type is OrderType.LIMIT:
+        off = abs(order.limit_price / ref_price - 1.0) * 1e4
+        if off > s.price_collar_bps:
+            return Denial(DenialCode.PRICE_COLLAR, f"limit {fmt_amount(order.limit_price)} is {fmt_amount(off)} bps "
+                                                   f"from mid {fmt_amount(ref_price)}, collar {fmt_amount(s.price_collar_bps)}")
+    if not reducing:
+        for who, gross, limit in (("book", book_gross, s.max_gross_notional),
+                                  (f"strategy {order.strategy_id}", strategy_gross, s.max_strategy_gross_notional)):
+            if gross + notional > limit:
+                return Denial(DenialCode.CREDIT, f"{who} gross notional {fmt_amount(gross)} + order "
+                                                 f"{fmt_amount(notional)} > limit {fmt_amount(limit)}")
+    return None
+
+# %% ../../nbs/70_execution/02_pretrade.ipynb #362c40d3
+def _dup_key(o: Order) -> tuple:
+    return (o.strategy_id, o.instrument_id, int(o.side), o.qty, o.order_type.value, o.limit_price, o.stop_price)
+
+
+@patch
+def _flow(self: PreTradeRisk, order: Order) -> Denial | None:
+    s, now = self._settings, self.clock.timestamp_ns()
+    window = s.duplicate_window_ms * 1_000_000
+    key = _dup_key(order) if window else None
+    if key is not None:
+        last = self._recent.get(key)
+        if last is not None and now - last < window:
+            return Denial(DenialCode.DUPLICATE, f"same order as one {(now - last) / 1e6:.0f} ms ago "
+                                                f"(strategy {order.strategy_id}), window {s.duplicate_window_ms} ms")
+    if not self._bucket.try_acquire():
+        return Denial(DenialCode.THROTTLE, f"order rate above {s.max_orders_per_second}/s")
+    if key is not None:
+        if len(self._recent) >= 4096:      # forget what left the window, so memory stays bounded
+            self._recent = {k: t for k, t in self._recent.items() if now - t < window}
+        self._recent[key] = now
+    return None
+
+# %% ../../nbs/70_execution/02_pretrade.ipynb #a450631d
+@patch
+def check(
+    self: PreTradeRisk,
+    order: Order,                 # the order to check
+    position_qty: int,            # current signed position in the instrument
+    ref_price: float | None,      # current mid (None when the market has not quoted yet)
+    open_buy_qty: int = 0,        # leaves quantity of the book's working buy orders in the instrument
+    open_sell_qty: int = 0,       # leaves quantity of its working sell orders there
+    *,
+    state: TradingState = TradingState.ACTIVE,   # the book's trading state
+    book_gross: float = 0.0,      # gross notional of the book now: |positions| and working orders, USD
+    strategy_gross: float = 0.0,  # the same for the order's strategy
+) -> Denial | None:
+    "Return why `order` must be denied, or None if it passes every check."
+    inst = self.instruments.get(order.instrument_id)
+    d = self._gate(order, inst, state)
+    if d is None:
+        d = self._size(order, inst, position_qty, open_buy_qty, open_sell_qty, state)
+    if d is None:
+        reducing = reduces(order, position_qty, open_buy_qty, open_sell_qty)
+        d = self._money(order, inst, ref_price, reducing, book_gross, strategy_gross)
+    return self._flow(order) if d is None else d
+
+# %% ../../nbs/70_execution/02_pretrade.ipynb #2f1f87eb
+CONTROLS = "controls"      # journal stream: trading-state changes and each day's opening equity
+
+
+class TradingControls:
+    "The book's trading state and the rules that switch it by themselves; journaled and recoverable."
+
+    def __init__(
         self,
-        order: Order,                 # the order to check
-        position_qty: int,            # current signed position in the instrument
-        ref_price: float | None,      # current mid (None when the market has not quoted yet)
-        open_buy_qty: int = 0,        # leaves quantity of the book's working buy orders in the instrument
-        open_sell_qty: int = 0,       # leaves quantity of its working sell orders there
-    ) -> str | None:
-        "Return why `order` must be denied, or None if it passes every limit."
-        s = self._settings
-        if not s.trading_enabled:
-            return "trading disabled (kill switch)"
-        inst = self.instruments.get(order.instrument_id)
-        if inst is None:
-            return f"unknown instrument {order.instrument_id}"
-        if order.qty % inst.lot_size:
-            return f"qty {order.qty} not a multiple of lot size {inst.lot_size}"
-        if order.qty > s.max_order_qty:
-            return f"qty {order.qty} > max_order_qty {s.max_order_qty}"
-        working = open_buy_qty if order.side > 0 else -open_sell_qty
-        after = position_qty + working + int(order.side) * order.qty
-        if abs(after) > s.max_position_qty:
-            return (f"worst-case position would be {after} (position {position_qty}, working {working:+d}), "
-                    f"limit {s.max_position_qty}")
-        px = order.limit_price or order.stop_price or ref_price
-        if px is None:
-            return "no reference price for a market order"
-        notional = order.qty * px * inst.multiplier
-        if notional > s.max_order_notional:
-            return f"notional {fmt_amount(notional)} > max_order_notional {fmt_amount(s.max_order_notional)}"
-        if ref_price is not None and order.order_type is OrderType.LIMIT:
-            off = abs(order.limit_price / ref_price - 1.0) * 1e4
-            if off > s.price_collar_bps:
-                return (f"limit {fmt_amount(order.limit_price)} is {fmt_amount(off)} bps from mid "
-                        f"{fmt_amount(ref_price)}, collar {fmt_amount(s.price_collar_bps)}")
-        if not self._bucket.try_acquire():
-            return f"order rate above {s.max_orders_per_second}/s"
+        journal: Journal,                                  # the book's journal
+        clock,                                             # anything with timestamp_ns()
+        settings: RiskSettings,                            # loss and credit limits (runtime-tunable)
+        publish: Callable[[Any], None] | None = None,      # called with each TradingStateChanged (the bus)
+    ):
+        self.journal, self.clock, self.settings = journal, clock, settings
+        self.publish = publish or (lambda ev: None)
+        self.state = TradingState.ACTIVE
+        self.last: TradingStateChanged | None = None       # the change that set the state, if any
+        self.day: str | None = None                        # trading day of `day_start_equity`, ISO date
+        self.day_start_equity: float | None = None
+
+    def recover(self) -> int:
+        "Restore the state and the day's opening equity from the journal; return the records read."
+        n = 0
+        for e in self.journal.read(stream=CONTROLS):
+            n += 1
+            if e.type == "TradingStateChanged":
+                self.last = TradingStateChanged(**{k: v for k, v in e.payload.items() if k != "type"})
+                self.state = self.last.state
+            elif e.type == "DayOpened":
+                self.day, self.day_start_equity = e.payload["day"], float(e.payload["equity"])
+        if n:
+            log.info("trading controls recovered records=%d state=%s day=%s", n, self.state.value, self.day)
+        return n
+
+# %% ../../nbs/70_execution/02_pretrade.ipynb #8288c932
+@patch
+def set_state(
+    self: TradingControls,
+    state: TradingState | str,          # "active", "reducing" or "halted"
+    reason: str,                        # why, for the journal and the people reading it
+    actor: str,                         # who: "api", "operator", "auto:<rule>"
+    correlation_id: str | None = None,  # the request that asked for it
+) -> TradingStateChanged | None:
+    "Journal, apply and publish a change of state; return it, or None when already in `state`."
+    try:
+        state = TradingState(state)
+    except ValueError:
+        raise ValueError(f"state must be one of {[s.value for s in TradingState]}, was {state!r}") from None
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError(f"reason must be a non-empty string, was {reason!r}")
+    if not isinstance(actor, str) or not actor.strip():
+        raise ValueError(f"actor must be a non-empty string, was {actor!r}")
+    if state is self.state:
         return None
+    now = self.clock.timestamp_ns()
+    ev = TradingStateChanged(state, self.state, reason.strip(), actor, correlation_id, now, now)
+    self.journal.append(CONTROLS, "TradingStateChanged", ev.to_record(), now)
+    self.state, self.last = state, ev
+    level = logging.WARNING if actor.startswith("auto:") else logging.INFO   # a rule fired: someone should look
+    log.log(level, "trading state changed state=%s previous=%s actor=%s reason=%s", state.value,
+            ev.previous.value, actor, ev.reason)
+    self.publish(ev)
+    return ev
+
+
+@patch
+def history(self: TradingControls, limit: int = 100) -> list[dict[str, Any]]:
+    "Return the last `limit` state changes, oldest first, each with its journal seq."
+    rows = [{"seq": e.seq, **{k: v for k, v in e.payload.items() if k != "type"}}
+            for e in self.journal.read(stream=CONTROLS) if e.type == "TradingStateChanged"]
+    return rows[-limit:] if limit > 0 else []
+
+# %% ../../nbs/70_execution/02_pretrade.ipynb #2f263a10
+@patch
+def trading_day(self: TradingControls, ts_ns: int) -> str:
+    "Return the ISO date of `ts_ns` in the session's time zone."
+    return datetime.fromtimestamp(ts_ns / 1e9, ZoneInfo(self.settings.market_hours.timezone)).date().isoformat()
+
+
+@patch
+def on_mark(
+    self: TradingControls,
+    equity: float,    # the book's equity now: cash plus positions at the marks
+    gross: float,     # its gross notional now: |positions| and working orders at their prices
+) -> TradingStateChanged | None:
+    "Apply the daily-loss and credit rules to the book now; return the switch they made, if any."
+    if not (math.isfinite(equity) and math.isfinite(gross)):
+        return None
+    now, s = self.clock.timestamp_ns(), self.settings
+    day = self.trading_day(now)
+    if day != self.day:
+        self.journal.append(CONTROLS, "DayOpened", {"day": day, "equity": equity}, now)
+        self.day, self.day_start_equity = day, equity
+    loss = self.day_start_equity - equity
+    if loss >= s.daily_loss_halt and self.state is not TradingState.HALTED:
+        return self.set_state(TradingState.HALTED, f"day's loss {fmt_amount(loss)} >= daily_loss_halt "
+                                                   f"{fmt_amount(s.daily_loss_halt)}", "auto:daily_loss")
+    if self.state is not TradingState.ACTIVE:
+        return None
+    if loss >= s.daily_loss_reducing:
+        return self.set_state(TradingState.REDUCING, f"day's loss {fmt_amount(loss)} >= daily_loss_reducing "
+                                                     f"{fmt_amount(s.daily_loss_reducing)}", "auto:daily_loss")
+    if gross > s.max_gross_notional:
+        return self.set_state(TradingState.REDUCING, f"gross notional {fmt_amount(gross)} > max_gross_notional "
+                                                     f"{fmt_amount(s.max_gross_notional)}", "auto:credit")
+    return None

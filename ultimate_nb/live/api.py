@@ -6,7 +6,7 @@ WebSocket). `/docs` and `/openapi.json` are served without a token while the ser
 loopback only (127.0.0.1, ::1, localhost) and require it when it binds beyond. Bad requests get
 a 4xx with a reason in `detail`: 401 for a missing or wrong token, 404 for an unknown order, 422
 for malformed JSON, an unknown symbol, an invalid value (NaN, infinities and numbers beyond
-float64 included, the field named in `loc`) or a denied order, 409 for canceling an order that is
+float64 included, the field named in `loc`) or a denied order (with its stable `code`), 409 for canceling an order that is
 no longer open, 503 when the book is halted; the OpenAPI schema declares these bodies. Nothing a
 client sends can crash the book: handlers call the same `TradingSystem` methods the strategy uses,
 as `async def` on the event-loop thread that runs the market, so no request races the book; an
@@ -15,7 +15,10 @@ unexpected exception becomes a 500, logged. Every response, 5xx included, is cou
 stop_price, tif, client_order_id`; omitting `client_order_id` makes the server choose one,
 sending one makes the request idempotent (a repeat returns the existing order with 200 instead of
 201). Each request is logged under a correlation id, the caller's `X-Correlation-ID` if well
-formed, echoed back.
+formed, echoed back. The trading state (active, reducing, halted) is read and switched at
+`/api/v1/trading-state`; every switch and every settings change made through the API is journaled
+with actor `"api"` and the request's correlation id, and listed by the `/history` routes. The
+token is compared in constant time (`hmac.compare_digest`).
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/api.html.md"""
 
@@ -43,7 +46,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.config import ConfigError, runtime_fields
-from ..core.logging import correlation, new_correlation_id
+from ..core.logging import correlation, current_correlation_id, new_correlation_id
 from ultimate_nb.core.events import (
     Bar, Order, OrderAccepted, OrderCanceled, OrderDenied, OrderExpired, OrderFilled, OrderRejected, OrderState,
     OrderSubmitted, Quote, Trade, to_record,
@@ -51,14 +54,15 @@ from ultimate_nb.core.events import (
 from ..core.metrics import CONTENT_TYPE
 from ..execution.oms import OMSHalted
 from ..ml.inference import add_predict_routes
+from ..execution.pretrade import TradingStateChanged
 from .system import TradingSystem
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'STREAM_TYPES', 'order_json', 'OrderRequest', 'SettingsPatch', 'ErrorBody', 'ValidationIssue', 'DeniedOrder',
-           'UnprocessableBody', 'require_token', 'is_loopback', 'create_rest_app', 'create_ws_app',
-           'create_metrics_app']
+__all__ = ['log', 'STREAM_TYPES', 'order_json', 'OrderRequest', 'TradingStatePut', 'SettingsPatch', 'ErrorBody',
+           'ValidationIssue', 'DeniedOrder', 'UnprocessableBody', 'require_token', 'is_loopback', 'create_rest_app',
+           'create_ws_app', 'create_metrics_app']
 
 # %% ../../nbs/90_live/03_api.ipynb #b5a4f144
 def order_json(s: OrderState) -> dict[str, Any]:
@@ -84,6 +88,13 @@ class OrderRequest(BaseModel):
     client_order_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
 
 
+class TradingStatePut(BaseModel):
+    "Body of PUT /api/v1/trading-state."
+    model_config = ConfigDict(extra="forbid")
+    state: Literal["active", "reducing", "halted"]
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")   # why, journaled with the change
+
+
 class SettingsPatch(BaseModel):
     "Body of PATCH /api/v1/config: dotted runtime-tunable field names to new values."
     model_config = ConfigDict(extra="forbid")
@@ -105,8 +116,9 @@ class ValidationIssue(BaseModel):
 
 
 class DeniedOrder(BaseModel):
-    "An order that pre-trade risk denied: the reason and the order as journaled."
+    "An order that pre-trade risk denied: the reason, its stable code and the order as journaled."
     reason: str
+    code: str | None = None      # e.g. "max_order_qty", "credit", "halted" (see `DenialCode`)
     order: dict[str, Any]
 
 
@@ -186,7 +198,7 @@ def create_rest_app(
         snap = system.health.snapshot()
         snap.update(uptime_s=(system.clock.timestamp_ns() - system.started_ns) / 1e9,
                     journal_seq=system.journal.last_seq(), halted=system.oms.halted is not None,
-                    halt_reason=system.oms.halted)
+                    halt_reason=system.oms.halted, trading_state=_trading_state(system))
         return JSONResponse(snap, status_code=system.health.http_status())
 
     @app.get("/api/v1/positions", dependencies=auth, responses=_responses(401))
@@ -208,6 +220,7 @@ def create_rest_app(
     _add_order_routes(app, system, auth)
     add_predict_routes(app, system.inference, auth)   # POST /api/v1/predict/{model}, GET /api/v1/models
     _add_config_routes(app, system, auth)
+    _add_control_routes(app, system, auth)
     return app
 
 # %% ../../nbs/90_live/03_api.ipynb #129984c3
@@ -266,7 +279,8 @@ def _add_order_routes(app: FastAPI, system: TradingSystem, auth: list) -> None:
         except OMSHalted as e:
             raise HTTPException(503, f"book halted: {e}") from None
         if state.status.value == "denied":
-            raise HTTPException(422, {"reason": state.reason, "order": order_json(state)})
+            raise HTTPException(422, {"reason": state.reason, "code": system.denial_codes.get(cid),
+                                      "order": order_json(state)})
         return order_json(state)
 
     @app.delete("/api/v1/orders/{client_order_id}", dependencies=auth, responses=_responses(401, 404, 409, 422, 503))
@@ -299,7 +313,7 @@ def _add_config_routes(app: FastAPI, system: TradingSystem, auth: list) -> None:
     @app.patch("/api/v1/config", dependencies=auth, responses=_responses(401, 422))
     async def patch_config(patch: SettingsPatch):
         try:
-            system.update_settings(patch.changes)
+            system.update_settings(patch.changes, actor="api", correlation_id=current_correlation_id())
         except ConfigError as e:
             raise HTTPException(422, str(e)) from None
         return {"runtime": tunable()}
@@ -316,9 +330,49 @@ def _add_config_routes(app: FastAPI, system: TradingSystem, auth: list) -> None:
             raise HTTPException(422, reason)
         return {"accepted": True}
 
+# %% ../../nbs/90_live/03_api.ipynb #8cd8daa1
+def _trading_state(system: TradingSystem) -> dict[str, Any]:
+    c = system.controls
+    last = c.last
+    return {"state": c.state.value, "reason": last.reason if last else None, "actor": last.actor if last else None,
+            "correlation_id": last.correlation_id if last else None, "since_ns": last.ts_event if last else None}
+
+
+def _add_control_routes(app: FastAPI, system: TradingSystem, auth: list) -> None:
+    limit_q = Query(100, gt=0, le=10_000)
+
+    @app.get("/api/v1/trading-state", dependencies=auth, responses=_responses(401))
+    async def get_trading_state():
+        return _trading_state(system)
+
+    @app.put("/api/v1/trading-state", dependencies=auth, responses=_responses(401, 422))
+    async def put_trading_state(body: TradingStatePut):
+        ev = system.set_trading_state(body.state, body.reason, actor="api", correlation_id=current_correlation_id())
+        return {**_trading_state(system), "changed": ev is not None}
+
+    @app.get("/api/v1/trading-state/history", dependencies=auth, responses=_responses(401, 422))
+    async def trading_state_history(limit: int = limit_q):
+        return {"changes": system.controls.history(limit)}
+
+    @app.get("/api/v1/config/history", dependencies=auth, responses=_responses(401, 422))
+    async def config_history(limit: int = limit_q):
+        return {"changes": _json_safe(system.settings_history(limit))}
+
 # %% ../../nbs/90_live/03_api.ipynb #78b527ba
 STREAM_TYPES = {c.__name__: c for c in (Quote, Trade, Bar, Order, OrderSubmitted, OrderAccepted, OrderDenied,
-                                        OrderRejected, OrderCanceled, OrderExpired, OrderFilled)}
+                                        OrderRejected, OrderCanceled, OrderExpired, OrderFilled, TradingStateChanged)}
+
+
+def _record(ev: Any) -> dict[str, Any]:
+    return ev.to_record() if isinstance(ev, TradingStateChanged) else to_record(ev)
+
+
+async def _close_on_disconnect(ws: WebSocket, sub: Any) -> None:
+    "Read (and ignore) what the client sends; when it leaves, close `sub` so that the stream ends."
+    with contextlib.suppress(Exception):
+        while (await ws.receive())["type"] != "websocket.disconnect":
+            pass
+    sub.close(discard=True)
 
 
 def create_ws_app(system: TradingSystem, token: str, maxsize: int = 2048) -> FastAPI:
@@ -342,9 +396,11 @@ def create_ws_app(system: TradingSystem, token: str, maxsize: int = 2048) -> Fas
         sub = system.bus.subscribe_async(wanted, maxsize=maxsize, overflow="drop_oldest",
                                          name=f"ws-{uuid.uuid4().hex[:8]}")
         system.metrics.ws_clients.inc()
+        watcher = asyncio.create_task(_close_on_disconnect(ws, sub))
         try:
             async for ev in sub:
-                await ws.send_text(json.dumps(to_record(ev)))
+                await ws.send_text(json.dumps(_record(ev)))
+                system.metrics.count_dropped(sub.name, sub.dropped)
         except WebSocketDisconnect:
             pass                                  # the client went away: the normal end of a stream
         except Exception as e:
@@ -353,7 +409,9 @@ def create_ws_app(system: TradingSystem, token: str, maxsize: int = 2048) -> Fas
             with contextlib.suppress(Exception):
                 await ws.close(code=1011, reason="internal error")
         finally:
+            watcher.cancel()
             sub.close(discard=True)
+            system.metrics.count_dropped(sub.name, sub.dropped, final=True)
             system.metrics.ws_clients.dec()
 
     return app
@@ -366,6 +424,9 @@ def create_metrics_app(system: TradingSystem) -> FastAPI:
     @app.get("/metrics")
     async def metrics():
         system.metrics.journal_seq.set(system.journal.last_seq())
+        for name, st in system.bus.stats()["subscriptions"].items():
+            if name.startswith("ws-"):
+                system.metrics.count_dropped(name, st["dropped"])
         system.update_account_metrics()
         return Response(system.metrics.render(), media_type=CONTENT_TYPE)
 

@@ -48,13 +48,13 @@ from ..data.simulator import MarketSimulator
 from ..execution.oms import OMS, OMSHalted
 from ..ml.inference import InferenceServer
 from ..execution.paper import PaperBroker
-from ..execution.pretrade import PreTradeRisk
+from ..execution.pretrade import Denial, PreTradeRisk, TradingControls, TradingState, TradingStateChanged
 from .strategy import MovingAverageCrossover, Strategy
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'MARKET_DATA', 'ORDER_EVENTS', 'MARKS', 'TradingSystem']
+__all__ = ['log', 'MARKET_DATA', 'ORDER_EVENTS', 'MARKS', 'MAX_DENIAL_CODES', 'TradingSystem']
 
 # %% ../../nbs/90_live/02_system.ipynb #189a5a53
 MARKET_DATA = (Quote, Trade, Bar, BookSnapshot)
@@ -110,6 +110,7 @@ class TradingSystem:
             self.broker.on_quote(q)
         self.started_ns = self.clock.timestamp_ns()
         self._wire()
+        self._start_controls()
         self.strategy.on_start(self)
         self._warm_up()
         for c in ("journal", "oms", "broker", "feed", "strategy", "inference"):
@@ -307,6 +308,9 @@ def _on_venue_event(self: TradingSystem, ev: Any) -> None:
         log.critical("book halted by venue event type=%s coid=%s", type(ev).__name__, ev.client_order_id)
 
 # %% ../../nbs/90_live/02_system.ipynb #b35353d1
+MAX_DENIAL_CODES = 10_000      # denial codes kept in memory for the API's answers
+
+
 @patch
 def submit_order(self: TradingSystem, order: Order) -> OrderState:
     "Run `order` through OMS, pre-trade risk and the broker; return its state afterwards."
@@ -315,15 +319,47 @@ def submit_order(self: TradingSystem, order: Order) -> OrderState:
     if not created:
         return state
     cid, now = order.client_order_id, self.clock.timestamp_ns()
-    inst = order.instrument_id
-    reason = self.risk.check(order, self.oms.position(inst).qty, self.marks.get(inst), *self.oms.working_qty(inst))
-    if reason is not None:
-        log.info("order denied coid=%s reason=%s", cid, reason)
-        return self.oms.apply(OrderDenied(cid, reason, now, now))
+    denial = self._pretrade(order)
+    if denial is not None:
+        self.metrics.order_denials.labels(code=denial.code.value, strategy=order.strategy_id).inc()
+        if len(self.denial_codes) >= MAX_DENIAL_CODES:
+            del self.denial_codes[next(iter(self.denial_codes))]
+        self.denial_codes[cid] = denial.code.value
+        log.info("order denied coid=%s code=%s reason=%s", cid, denial.code.value, denial.reason)
+        return self.oms.apply(OrderDenied(cid, denial.reason, now, now))
     self.oms.apply(OrderSubmitted(cid, now, now))
     self.broker.submit(order)
     self.metrics.observe_latency("order", (time.perf_counter_ns() - t0) * 1e-9)
     return self.oms.order(cid)
+
+
+@patch
+def _pretrade(self: TradingSystem, order: Order) -> Denial | None:
+    t0, inst = time.perf_counter_ns(), order.instrument_id
+    book_gross, strategy_gross = self.gross_notional(order.strategy_id)
+    denial = self.risk.check(order, self.oms.position(inst).qty, self.marks.get(inst), *self.oms.working_qty(inst),
+                             state=self.controls.state, book_gross=book_gross, strategy_gross=strategy_gross)
+    self.metrics.observe_latency("pretrade", (time.perf_counter_ns() - t0) * 1e-9)
+    return denial
+
+
+@patch
+def gross_notional(self: TradingSystem, strategy_id: str | None = None) -> tuple[float, float]:
+    "Return (book, strategy) gross notional: |positions| at the marks plus working orders at their prices."
+    book = strat = 0.0
+    for (sid, inst), qty in self.oms.strategy_positions.items():
+        if qty:
+            v = abs(qty) * self.marks.get(inst, 0.0) * self.instruments[inst].multiplier
+            strat += v if sid == strategy_id else 0.0
+    for p in self.oms.account.positions:
+        book += abs(p.qty) * self.marks.get(p.instrument_id, p.avg_price) * self.instruments[p.instrument_id].multiplier
+    for s in self.oms.open_orders():
+        o = s.order
+        v = s.leaves_qty * (o.limit_price or o.stop_price or self.marks.get(o.instrument_id, 0.0)) \
+            * self.instruments[o.instrument_id].multiplier
+        book += v
+        strat += v if o.strategy_id == strategy_id else 0.0
+    return book, strat
 
 
 @patch
@@ -374,6 +410,54 @@ def predict(
     "Return model `model`'s outputs for `x` through the inference server (StrategyContext)."
     return self.inference.predict(model, x)
 
+# %% ../../nbs/90_live/02_system.ipynb #c207af51
+@patch
+def _start_controls(self: TradingSystem) -> None:
+    "Build the trading controls, restore their state from the journal and subscribe them."
+    self.denial_codes: dict[str, str] = {}
+    self.controls = TradingControls(self.journal, self.clock, self.settings.risk, publish=self.bus.publish)
+    self.controls.recover()
+    self.bus.subscribe(Bar, self.risk.on_bar, name="pretrade.on_bar")
+    self.bus.subscribe((Bar, OrderFilled), self._on_mark_controls, name="controls.on_mark")
+    self.bus.subscribe(TradingStateChanged, self._on_trading_state, name="controls.state")
+    self._show_trading_state()
+
+
+@patch
+def _show_trading_state(self: TradingSystem) -> None:
+    st, last = self.controls.state, self.controls.last
+    self.metrics.trading_state.set(st.level)
+    why = "" if last is None else f"{last.reason} ({last.actor})"
+    self.health.set("trading", "ok" if st is TradingState.ACTIVE else "degraded", f"{st.value}: {why}" if why else st.value)
+
+
+@patch
+def _on_mark_controls(self: TradingSystem, ev: Any) -> None:
+    self.controls.on_mark(self.oms.account.equity(self.marks), self.gross_notional()[0])
+
+
+@patch
+def _on_trading_state(self: TradingSystem, ev: TradingStateChanged) -> None:
+    self._show_trading_state()
+    if ev.state is TradingState.HALTED and self.settings.risk.cancel_on_halt:
+        for s in self.oms.open_orders():
+            try:
+                self.cancel_order(s.order.client_order_id)
+            except OMSHalted as e:
+                log.error("cancel on halt failed coid=%s error=%s", s.order.client_order_id, e)
+
+
+@patch
+def set_trading_state(
+    self: TradingSystem,
+    state: TradingState | str,          # "active", "reducing" or "halted"
+    reason: str,                        # why
+    actor: str = "operator",            # who: "api" for REST calls
+    correlation_id: str | None = None,  # the request's id, if any
+) -> TradingStateChanged | None:
+    "Switch the trading state (journaled first); return the change, or None if already in `state`."
+    return self.controls.set_state(state, reason, actor, correlation_id)
+
 # %% ../../nbs/90_live/02_system.ipynb #a1dcd30a
 @patch
 def _bad(self: TradingSystem, source: str, reason: str, detail: str) -> str:
@@ -416,17 +500,36 @@ def _replay_config(self: TradingSystem, settings: Settings) -> Settings:
 
 
 @patch
-def update_settings(self: TradingSystem, changes: dict[str, Any]) -> Settings:
-    "Validate, journal, then apply runtime changes such as {'risk.max_order_qty': 500}."
+def update_settings(
+    self: TradingSystem,
+    changes: dict[str, Any],            # dotted runtime-tunable names to new values
+    actor: str = "operator",            # who: "api" for REST calls
+    correlation_id: str | None = None,  # the request's id, if any
+) -> Settings:
+    "Validate, journal with who asked, then apply runtime changes such as {'risk.max_order_qty': 500}."
+    if not isinstance(actor, str) or not actor.strip():
+        raise ValueError(f"actor must be a non-empty string, was {actor!r}")
     new = update_runtime(self.settings, changes)
-    seq = self.journal.append("config", "SettingsChanged", {"changes": changes}, self.clock.timestamp_ns())
+    seq = self.journal.append("config", "SettingsChanged",
+                              {"changes": changes, "actor": actor, "correlation_id": correlation_id},
+                              self.clock.timestamp_ns())
     self.settings = new
     self.risk.settings = new.risk
+    self.controls.settings = new.risk
     if hasattr(self.strategy, "settings"):
         self.strategy.settings = new.strategy
     logging.getLogger("ultimate_nb").setLevel(new.logging.level)
-    log.info("settings changed seq=%d changes=%s", seq, changes)
+    log.info("settings changed seq=%d actor=%s changes=%s", seq, actor, changes)
     return new
+
+
+@patch
+def settings_history(self: TradingSystem, limit: int = 100) -> list[dict[str, Any]]:
+    "Return the last `limit` settings changes, oldest first: seq, ts_ns, changes, actor, correlation_id."
+    rows = [{"seq": e.seq, "ts_ns": e.ts_ns, "changes": e.payload["changes"],
+             "actor": e.payload.get("actor", "unknown"), "correlation_id": e.payload.get("correlation_id")}
+            for e in self.journal.read(stream="config")]
+    return rows[-limit:] if limit > 0 else []
 
 # %% ../../nbs/90_live/02_system.ipynb #ec5b71b5
 @patch
