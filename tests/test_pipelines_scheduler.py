@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ultimate_nb.pipelines.runner import PipelineRunner, Scheduler
+from ultimate_nb.pipelines.runner import PipelineRunner, Scheduler, main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -131,7 +131,10 @@ def test_cli_run_prints_the_executed_notebook_and_lists(tmp_path, schedules):
     assert (tmp_path / "m.txt").read_text() == "10"
     p = cli("run", "quarter", "--schedules", str(schedules), "--out-root", str(tmp_path / "runs"), cwd=tmp_path)
     assert p.returncode == 1 and "value must be >= 0" in p.stderr
-    p = cli("list", "--schedules", str(schedules), cwd=tmp_path)
-    assert p.returncode == 0 and "every-minute" in p.stdout and "*/15 * * * *" in p.stdout
-    p = cli("schedule", "--until", "soon", "--schedules", str(schedules), "--out-root", str(tmp_path / "r2"), cwd=tmp_path)
-    assert p.returncode == 2 and "until must be" in p.stderr
+
+
+def test_cli_list_and_bad_until(tmp_path, schedules, capsys):
+    assert main(["list", "--schedules", str(schedules)]) == 0
+    assert "*/15 * * * *" in capsys.readouterr().out
+    assert main(["schedule", "--until", "soon", "--schedules", str(schedules), "--out-root", str(tmp_path)]) == 2
+    assert "until must be" in capsys.readouterr().err
