@@ -22,10 +22,6 @@ typically 50-100x slower than the numba loop here; this script reports our own f
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import sys
 import time
 from datetime import datetime, timezone
@@ -39,7 +35,9 @@ from ultimate_nb.data.book import (
     BookModel, BookSimulator, fit_impact, metaorder_impact, sample_nbbo, signature_plot,
 )
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, main_for  # noqa: E402
+
 SEED = 20_240_601
 FULL = dict(session_s=23_400.0, speed_s=3_600.0, steps=2_000, reps=60, sizes=(2_000, 4_000, 8_000, 16_000, 32_000))
 QUICK = dict(session_s=1_800.0, speed_s=300.0, steps=100, reps=2, sizes=(4_000, 16_000))
@@ -58,7 +56,7 @@ def bench_speed(p: dict) -> dict[str, Any]:
     t1 = time.perf_counter()
     n_ev = sum(len(sim.step()) for _ in range(p["steps"]))
     step_s = time.perf_counter() - t1
-    return {"book_events": sim.n_events - n0, "seconds": secs, "book_events_per_s": (sim.n_events - n0) / secs,
+    return {"book_events": int(sim.n_events - n0), "seconds": secs, "book_events_per_s": (sim.n_events - n0) / secs,
             "sim_seconds_per_s": p["speed_s"] / secs, "bus_events": n_ev, "bus_events_per_s": n_ev / step_s}
 
 
@@ -92,7 +90,7 @@ def bench_impact(p: dict, model: BookModel, sess: dict[str, Any]) -> dict[str, A
     qv = sizes / sess["daily_volume"]
     ok = mean > 0
     delta, y = fit_impact(qv[ok], mean[ok], sess["daily_sigma"]) if ok.sum() >= 2 else (float("nan"), float("nan"))
-    return {"sizes": sizes.tolist(), "q_over_v": qv.tolist(), "impact_usd": mean.tolist(), "impact_se": list(se),
+    return {"sizes": sizes.tolist(), "q_over_v": qv.tolist(), "impact_usd": mean.tolist(), "impact_se": se.tolist(),
             "delta": delta, "Y": y, "reps": p["reps"]}
 
 
@@ -116,26 +114,24 @@ def table(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="tiny sizes for the smoke test")
-    ap.add_argument("--out", type=Path, default=None)
-    a = ap.parse_args(argv)
-    p = QUICK if a.quick else FULL
-    res: dict[str, Any] = {"quick": a.quick, "version": __version__, "seed": SEED,
+def run(quick: bool = False) -> dict[str, Any]:
+    "Time the simulator, then measure the stylized facts of each model; return the results."
+    t0 = time.perf_counter()
+    p = QUICK if quick else FULL
+    res: dict[str, Any] = {"benchmark": "data_book", "quick": quick, "version": __version__, "seed": SEED,
                            "started": datetime.now(timezone.utc).isoformat(),
-                           "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                                       "python": sys.version.split()[0], "load_1m": os.getloadavg()[0]}}
+                           "machine": machine_info("numba")}
     res["speed"] = bench_speed(p)
     res["models"] = {}
     for name, m in MODELS.items():
         sess = bench_session(p, m)
         res["models"][name] = {"params": m.__dict__, "session": sess, "impact": bench_impact(p, m, sess)}
-    out = a.out or HERE / "results" / ("data_book.quick.json" if a.quick else "data_book.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2, default=float))
-    print(table(res))
-    return 0
+    res["wall_s"] = time.perf_counter() - t0
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    return main_for("data_book", run, table, argv, __doc__)
 
 
 if __name__ == "__main__":

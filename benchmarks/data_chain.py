@@ -28,16 +28,12 @@ converted) between ours and vollib, and whether both pick the same contracts. Wi
 200 contracts and its per-update time is scaled to 2,000 (said so in the table).
 
 Prints a table and writes the numbers as JSON (default `benchmarks/results/data_chain.json`, or
-`data_chain.quick.json` with `--quick`). Self-contained: no shared benchmark scaffolding.
+`data_chain.quick.json` with `--quick`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import os
-import platform
 import statistics
 import sys
 import time
@@ -49,10 +45,11 @@ import numpy as np
 from vollib.black_scholes_merton.greeks import analytical as vollib_greeks
 from vollib.black_scholes_merton.implied_volatility import implied_volatility
 
-from ultimate_nb import __version__
 from ultimate_nb.data.chain import ChainConfig, ChainFilter, ChainModel, OptionChain, expiry_ns
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, main_for  # noqa: E402
+
 FULL = dict(rounds=200, ref_rounds=5, ref_sample=None, arb_rounds=50)
 QUICK = dict(rounds=20, ref_rounds=2, ref_sample=200, arb_rounds=5)
 TARGET_MS = 5.0
@@ -162,7 +159,7 @@ def run(quick: bool = False, rounds: int | None = None) -> dict[str, Any]:
     return {
         "benchmark": "data_chain", "quick": quick, "sizes": p, "contracts": n,
         "expiries": int(len(np.unique(ours["expiry"]))),
-        "machine": machine(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_info("numba"), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "ours_ms_per_update": ms, "ours_best_ms": min(t_ours) * 1e3, "ours_cpu_ms": cpu_ms,
         "passed_filter": int(ours["mask"].sum()),
         "ref_ms_per_update": statistics.median(t_ref) * 1e3, "ref_best_ms": min(t_ref) * 1e3,
@@ -175,16 +172,6 @@ def run(quick: bool = False, rounds: int | None = None) -> dict[str, Any]:
 
 
 # -- REPORT --
-def machine() -> dict[str, Any]:
-    import numba
-
-    return {"cpu_count": os.cpu_count(), "numba_threads": numba.get_num_threads(),
-            "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-            "python": sys.version.split()[0], "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(), "numpy": np.__version__,
-            "numba": numba.__version__, "ultimate_nb": __version__}
-
-
 def table(res: dict[str, Any]) -> str:
     m, a = res["machine"], res["accuracy"]
     scaled = f" (timed on {res['ref_contracts_timed']}, scaled)" if res["ref_scaled"] else ""
@@ -208,7 +195,7 @@ def table(res: dict[str, Any]) -> str:
 
     ok = "met" if res["met"] else "NOT met"
     return "\n".join([
-        f"machine: {m['cpu_count']} CPUs, load {m['load_avg_1m']:.1f}, {m['processor']}, Python "
+        f"machine: {m['cpu_count']} CPUs, load {m['load_average_1m']:.1f}, {m['processor']}, Python "
         f"{m['python']}, numpy {m['numpy']}, numba {m['numba']}",
         f"chain: {res['contracts']:,} contracts ({res['expiries']} expiries), SPX at 2,506.85; "
         f"{res['passed_filter']} pass the filter",
@@ -219,19 +206,8 @@ def table(res: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python benchmarks/data_chain.py",
-                                 description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
-    ap.add_argument("--rounds", type=int, help="updates timed (default 200)")
-    ap.add_argument("--out", type=Path, help="JSON output path")
-    a = ap.parse_args(argv)
-    res = run(a.quick, a.rounds)
-    out = a.out or HERE / "results" / ("data_chain.quick.json" if a.quick else "data_chain.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2) + "\n")
-    print(table(res))
-    print(f"wall {res['wall_s']:.1f} s; wrote {out}")
-    return 0
+    return main_for("data_chain", run, table, argv, __doc__, lambda ap: ap.add_argument(
+        "--rounds", type=int, help="updates timed (default 200)"))
 
 
 if __name__ == "__main__":

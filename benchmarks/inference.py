@@ -18,26 +18,25 @@ Usage: `python benchmarks/inference.py [--quick] [--out PATH]`
               rows per backend call and the p50 / p99 request latency. The two servers take
               turns (10 rounds each) so that both see the same load.
 
-Timings are wall clock (`time.perf_counter_ns`) after warm-up, with torch on 1 thread (as ONNX
-Runtime); the latency rows are interleaved (each implementation once per round) so that all see
-the same load. The machine may be shared: the load average at the start is recorded with the results.
+Timings are wall clock (`time.perf_counter_ns`) after warm-up. torch runs on the threads it has
+as imported (`machine.torch_threads`; results written before this script used the shared
+scaffolding pinned it to 1), ONNX Runtime on the server's 1 intra-op thread. The latency rows are
+interleaved (each implementation once per round) so that all see the same load. The machine may
+be shared: the load average at the start is recorded with the results.
 Prints a table and writes JSON (default `benchmarks/results/inference.json`, or
 `inference.quick.json` with `--quick`).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -49,7 +48,9 @@ from ultimate_nb.ml.inference import (
 )
 from ultimate_nb.ml.multitask import bs_data, fit
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, main_for  # noqa: E402
+
 FULL = dict(n_train=1024, epochs=150, reps=20_000, warm=500, requests_per_client=5_000, rounds=10)
 QUICK = dict(n_train=256, epochs=5, reps=300, warm=50, requests_per_client=100, rounds=2)
 CLIENTS = 4
@@ -158,41 +159,38 @@ def throughput_rows(cfg: dict, onnx_file: Path, X: np.ndarray) -> list[dict]:
     return out
 
 
-def table(lat: list[dict], thr: list[dict]) -> str:
-    "Return both tables as fixed-width text."
+def table(res: dict[str, Any]) -> str:
+    "Return both tables as fixed-width text, and the goals."
     head = f"{'batch-1 latency':<48}{'p50 us':>10}{'p99 us':>10}{'mean us':>10}{'% > 1 ms':>10}"
     lines = [head, "-" * len(head)]
     lines += [f"{r['impl']:<48}{r['p50_us']:>10.1f}{r['p99_us']:>10.1f}{r['mean_us']:>10.1f}"
-              f"{r['over_1ms_pct']:>10.2f}" for r in lat]
+              f"{r['over_1ms_pct']:>10.2f}" for r in res["latency"]]
     head = f"{'4 async clients, batch-1 requests':<48}{'req/s':>10}{'rows/call':>10}{'p50 us':>10}{'p99 us':>10}"
     lines += ["", head, "-" * len(head)]
     lines += [f"{r['impl']:<48}{r['requests_per_s']:>10.0f}{r['mean_batch']:>10.2f}{r['p50_us']:>10.1f}"
-              f"{r['p99_us']:>10.1f}" for r in thr]
+              f"{r['p99_us']:>10.1f}" for r in res["throughput"]]
+    m, g = res["machine"], res["goals"]
+    lines.append(f"load average at start {m['loadavg_at_start'][0]:.2f} on {m['cpu_count']} CPUs, torch on "
+                 f"{m['torch_threads']} threads; goal p99 < 1 ms (sync, onnxruntime): {g['p99_below_1ms']} "
+                 f"(direct ORT p99 {g['p99_direct_onnxruntime_us']:.0f} us in the same rounds); "
+                 f"batching speedup x{g['batching_speedup']:.2f}")
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small training and few repetitions")
-    ap.add_argument("--out", type=Path, default=None, help="JSON file to write")
-    a = ap.parse_args(argv)
-    cfg = QUICK if a.quick else FULL
-    out = a.out or HERE / "results" / ("inference.quick.json" if a.quick else "inference.json")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def run(quick: bool = False) -> dict[str, Any]:
+    "Train a small pricer, export it, time the latency rows and the throughput rows; return the results."
+    t0 = time.perf_counter()
+    cfg = QUICK if quick else FULL
     load = os.getloadavg()
-    try:
-        tr = bs_data(cfg["n_train"], np.random.default_rng(0))
-        pricer = fit(tr["X"], tr["labels"], epochs=cfg["epochs"], lr=1e-2, seed=0)
-        X = bs_data(1024, np.random.default_rng(1))["X"]
-        with tempfile.TemporaryDirectory() as tmp:
-            onnx_file, ts_file = Path(tmp) / "pricer.onnx", Path(tmp) / "pricer.ts"
-            check = export_onnx(pricer, onnx_file, X)
-            pricer.to_torchscript(ts_file)
-            lat = latency_rows(cfg, pricer, onnx_file, ts_file, X)
-            thr = throughput_rows(cfg, onnx_file, X)
-    finally:
-        torch.set_num_threads(threads)
+    tr = bs_data(cfg["n_train"], np.random.default_rng(0))
+    pricer = fit(tr["X"], tr["labels"], epochs=cfg["epochs"], lr=1e-2, seed=0)
+    X = bs_data(1024, np.random.default_rng(1))["X"]
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_file, ts_file = Path(tmp) / "pricer.onnx", Path(tmp) / "pricer.ts"
+        check = export_onnx(pricer, onnx_file, X)
+        pricer.to_torchscript(ts_file)
+        lat = latency_rows(cfg, pricer, onnx_file, ts_file, X)
+        thr = throughput_rows(cfg, onnx_file, X)
     sync = next(r for r in lat if r["impl"] == "server.predict, onnxruntime")
     direct = next(r for r in lat if r["impl"] == "ONNX Runtime session.run (direct)")
     on, off = thr
@@ -200,23 +198,19 @@ def main(argv: list[str] | None = None) -> int:
                  p99_direct_onnxruntime_us=direct["p99_us"],
                  batching_speedup=on["requests_per_s"] / off["requests_per_s"],
                  batching_faster=on["requests_per_s"] > off["requests_per_s"])
-    res = dict(benchmark="inference", quick=a.quick, version=__version__,
-               date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               machine=dict(platform=platform.platform(), python=sys.version.split()[0],
-                            cpu_count=os.cpu_count(), loadavg_at_start=list(load), torch=torch.__version__,
-                            onnxruntime=ort.__version__, torch_threads=1, ort_intra_op_threads=1,
-                            note="shared machine: other jobs ran during the measurement"),
-               onnx_check=check, latency=lat, throughput=thr, goals=goals)
-    print(table(lat, thr))
-    print(f"load average at start {load[0]:.2f} on {os.cpu_count()} CPUs; "
-          f"goal p99 < 1 ms (sync, onnxruntime): {goals['p99_below_1ms']} "
-          f"(direct ORT p99 {direct['p99_us']:.0f} us in the same rounds); "
-          f"batching speedup x{goals['batching_speedup']:.2f}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2))
-    print(f"wrote {out}")
-    return 0
+    machine = machine_info("torch", "onnxruntime") | dict(
+        loadavg_at_start=list(load), torch=torch.__version__, onnxruntime=ort.__version__,
+        torch_threads=torch.get_num_threads(), ort_intra_op_threads=InferenceSettings().intra_op_threads,
+        note="shared machine: other jobs ran during the measurement")
+    return dict(benchmark="inference", quick=quick, version=__version__,
+                date=datetime.now(timezone.utc).isoformat(timespec="seconds"), machine=machine,
+                onnx_check=check, latency=lat, throughput=thr, goals=goals,
+                wall_s=time.perf_counter() - t0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return main_for("inference", run, table, argv, __doc__)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -23,10 +23,6 @@ Prints a table and writes JSON (default `benchmarks/results/ml_models.json`, or
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -41,7 +37,9 @@ from ultimate_nb import __version__
 from ultimate_nb.ml.multitask import HEADS, bs_data, fit
 from ultimate_nb.options.greeks import bs_greeks
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, main_for  # noqa: E402
+
 FULL = dict(n_train=4096, epochs=400, reps_1=2000, reps_big=50)
 QUICK = dict(n_train=256, epochs=30, reps_1=100, reps_big=5)
 BATCHES = (1, 10_000)
@@ -107,12 +105,12 @@ def generative_rows(quick: bool) -> list[dict]:
 
 
 # -- REPORT --
-def table(rows: list[dict]) -> str:
-    "Return the rows as a fixed-width text table."
+def table(res: dict[str, Any]) -> str:
+    "Return the multitask and generative rows as a fixed-width text table."
     head = (f"{'model':<11}{'implementation':<44}{'device':<7}{'batch':>7}{'seconds':>12}"
             f"{'us/item':>11}{'vs greeks':>10}{'rel rmse':>10}")
     lines = [head, "-" * len(head)]
-    for r in rows:
+    for r in res["multitask"] + res["generative"]:
         lines.append(f"{r['model']:<11}{r['impl']:<44}{r['device']:<7}{r['batch']:>7}{r['seconds']:>12.3g}"
                      f"{r['per_option_us']:>11.3g}{r.get('speedup_vs_greeks', float('nan')):>10.3g}"
                      f"{r.get('max_rel_rmse', float('nan')):>10.2g}")
@@ -120,26 +118,21 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def run(quick: bool = False) -> dict[str, Any]:
+    "Time the multi-task pricer and the generators; return the results."
+    t0 = time.perf_counter()
+    mt, gen = multitask_rows(quick), generative_rows(quick)
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return dict(benchmark="ml_models", quick=quick, version=__version__,
+                date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                machine=machine_info("torch") | dict(torch=torch.__version__,
+                                                     torch_threads=torch.get_num_threads(), cuda=cuda),
+                multitask=mt, generative=gen, wall_s=time.perf_counter() - t0)
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small training and few repetitions")
-    ap.add_argument("--out", type=Path, default=None, help="JSON file to write")
-    a = ap.parse_args(argv)
-    out = a.out or HERE / "results" / ("ml_models.quick.json" if a.quick else "ml_models.json")
-    mt, gen = multitask_rows(a.quick), generative_rows(a.quick)
-    res = dict(benchmark="ml_models", quick=a.quick, version=__version__,
-               date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               machine=dict(platform=platform.platform(), python=sys.version.split()[0],
-                            cpu_count=os.cpu_count(), torch=torch.__version__,
-                            torch_threads=torch.get_num_threads(),
-                            cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None),
-               multitask=mt, generative=gen)
-    print(table(mt + gen))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2))
-    print(f"wrote {out}")
-    return 0
+    return main_for("ml_models", run, table, argv, __doc__)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

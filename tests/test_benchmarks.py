@@ -1,8 +1,8 @@
 """Every benchmark in benchmarks/ runs small (`--quick`), writes its JSON and prints its table.
 
 One parametrised smoke test: the shared part (exit status, JSON, machine block, table) is checked
-the same way for all; each benchmark adds what its numbers must satisfy. benchmarks/ml_models.py
-has its own test (tests/test_ml_benchmark.py).
+the same way for all; each benchmark adds what its numbers must satisfy. benchmarks/analytics.py
+only runs two of them in one go and has no case of its own.
 """
 
 from __future__ import annotations
@@ -84,6 +84,53 @@ def check_risk_var(res: dict) -> None:
     assert abs(res["options"]["delta_gamma_var_rel_error"]) < 0.05
 
 
+def check_data_chain(res: dict) -> None:
+    assert res["contracts"] == 2000 and res["expiries"] == 10
+    assert finite_positive(res["ours_ms_per_update"], res["ours_cpu_ms"])
+    assert res["speedup"] > 1  # a loop of vollib calls is slower
+    acc = res["accuracy"]
+    assert max(acc["max_abs_diff"][k] for k in ("iv_bid", "iv_ask", "iv_mid")) < 1e-9
+    assert acc["max_abs_diff"]["delta"] < 1e-9 and acc["mask_mismatch"] == 0
+    assert acc["iv_mid_finite_mismatch"] == 0
+
+
+def check_data_book(res: dict) -> None:
+    assert res["speed"]["book_events_per_s"] > 1_000 and res["speed"]["bus_events_per_s"] > 100
+    assert set(res["models"]) == {"default", "long memory"}
+    for name, r in res["models"].items():
+        s = r["session"]
+        assert 1.0 <= s["spread_mean_ticks"] < 10.0, name  # spreads are whole ticks >= 1
+        assert abs(sum(s["spread_share"].values()) - 1.0) < 1e-9
+        rv = s["signature_rv_per_s"]
+        assert rv[0] > rv[-1] > 0, name  # the mid mean-reverts at short lags
+        v = s["volume_by_tenth"]
+        assert min(v[0], v[-1]) > max(v[4], v[5]), name  # U-shaped volume
+        assert len(r["impact"]["impact_usd"]) == 2 and math.isfinite(r["impact"]["impact_usd"][0])
+
+
+def check_ml_models(res: dict) -> None:
+    rows = res["multitask"]
+    assert {r["batch"] for r in rows} == {1, 10_000}
+    assert all(finite_positive(r["seconds"]) for r in rows)
+    assert any(r["impl"].startswith("options.greeks") for r in rows)
+    assert any(r["impl"] == "TorchScript" for r in rows)
+    gen = {r["name"]: r for r in res["generative"]}
+    assert {"gan", "gaussian", "block_bootstrap", "garch_t"} <= set(gen)
+    assert all(finite_positive(r["scenarios_per_s"]) for r in gen.values())
+    assert gen["gan"]["train_s"] > 0  # the GAN timed is one trained in the run, not an untrained net
+    assert res["machine"]["torch_threads"] >= 1
+
+
+def check_inference(res: dict) -> None:
+    assert res["onnx_check"]["worst_over_tol"] <= 1.0
+    assert {"ONNX Runtime session.run (direct)", "server.predict, onnxruntime",
+            "server.predict_async, onnxruntime, 1 client"} <= {r["impl"] for r in res["latency"]}
+    assert all(math.isfinite(r["p99_us"]) and r["p99_us"] >= r["p50_us"] > 0 for r in res["latency"])
+    on, off = res["throughput"]
+    assert on["mean_batch"] > 1.0 and off["mean_batch"] == 1.0  # batching coalesced, the other did not
+    assert finite_positive(res["goals"]["batching_speedup"], res["goals"]["p99_sync_onnxruntime_us"])
+
+
 # name -> (checks on the JSON, words the printed table must hold, seconds the quick run may take)
 CASES = {
     "live_loop": (check_live_loop, ("bus publish", "submit market order p99"), 10),
@@ -94,12 +141,21 @@ CASES = {
     "options_american": (check_options_american, ("quantlib crr", "LSM", "target"), None),
     "options_surface": (check_options_surface, ("svi update", "target"), None),
     "risk_var": (check_risk_var, ("MC VaR/ES", "full reval", "MC through Dask"), None),
+    "data_chain": (check_data_chain, ("OptionChain.update", "vollib", "goal"), None),
+    "data_book": (check_data_book, ("book events/s", "delta ="), None),
+    "ml_models": (check_ml_models, ("multitask", "bs_greeks", "TorchScript"), None),
+    "inference": (check_inference, ("4 async clients", "server.predict, onnxruntime", "goal p99"),
+                  None),
 }
+# optional packages (extras) a benchmark imports: its case is skipped where one is missing
+NEEDS = {"ml_models": ("torch",), "inference": ("torch", "onnxruntime")}
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_benchmark_quick_writes_json_and_table(name, tmp_path, capsys):
     check, words, max_s = CASES[name]
+    for package in NEEDS.get(name, ()):
+        pytest.importorskip(package)
     bench = load_benchmark(name)
     out = tmp_path / f"{name}.json"
     t0 = time.perf_counter()
@@ -117,7 +173,7 @@ def test_benchmark_quick_writes_json_and_table(name, tmp_path, capsys):
 
 def test_every_benchmark_is_smoke_tested():
     scripts = {p.stem for p in (REPO / "benchmarks").glob("*.py") if not p.stem.startswith("_")}
-    assert scripts - set(CASES) == {"analytics", "ml_models"}  # a wrapper; its own test file
+    assert scripts - set(CASES) == {"analytics"}  # a wrapper of two cases
 
 
 def _environ_writes(path: Path) -> list[str]:

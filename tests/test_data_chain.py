@@ -1,15 +1,12 @@
-"""ultimate_nb.data.chain beyond its notebook: the benchmark's quick mode, and a chain riding the
-simulator's quote stream through a day roll into Parquet snapshots."""
+"""ultimate_nb.data.chain beyond its notebook: a chain riding the simulator's quote stream through a
+day roll into Parquet snapshots (the benchmark's quick mode is a case of tests/test_benchmarks.py)."""
 
 from __future__ import annotations
 
-import json
-import math
 from datetime import date
 
 import numpy as np
 import pandas as pd
-from conftest import load_benchmark
 
 from ultimate_nb.core.config import MarketSettings
 from ultimate_nb.core.events import Quote
@@ -17,22 +14,6 @@ from ultimate_nb.data.chain import (
     ChainModel, OptionChain, expiry_ns, ny_date, read_snapshots, write_snapshot,
 )
 from ultimate_nb.data.simulator import MarketSimulator
-
-
-def test_data_chain_benchmark_quick_writes_json_and_table(tmp_path, capsys):
-    bench = load_benchmark("data_chain")
-    out = tmp_path / "data_chain.json"
-    assert bench.main(["--quick", "--out", str(out)]) == 0
-    res = json.loads(out.read_text())
-    assert res["quick"] is True and res["contracts"] == 2000 and res["expiries"] == 10
-    assert math.isfinite(res["ours_ms_per_update"]) and res["ours_ms_per_update"] > 0
-    assert math.isfinite(res["speedup"]) and res["speedup"] > 1   # a loop of vollib calls is slower
-    acc = res["accuracy"]
-    assert max(acc["max_abs_diff"][k] for k in ("iv_bid", "iv_ask", "iv_mid")) < 1e-9
-    assert acc["max_abs_diff"]["delta"] < 1e-9 and acc["mask_mismatch"] == 0
-    assert acc["iv_mid_finite_mismatch"] == 0
-    table = capsys.readouterr().out
-    assert "OptionChain.update" in table and "vollib" in table and "goal" in table
 
 
 def test_chain_on_simulator_stream_rolls_day_and_snapshots_round_trip(tmp_path):
