@@ -23,7 +23,7 @@ EXTRA_PACKAGES = {
     "optim": ("cvxpy",),
     "dask": ("dask", "distributed"),
     "postgres": ("psycopg",),
-    "pipelines": ("papermill", "matplotlib"),
+    "pipelines": ("papermill", "matplotlib", "croniter", "nbconvert"),
     "apps": ("voila", "ipywidgets"),
     "alpaca": ("alpaca",),  # msgpack too, but dask needs it as well
     "data": ("bokeh_sampledata", "skfolio", "gym_anytrading"),
@@ -34,6 +34,7 @@ NEEDS = {
     "ultimate_nb.analytics.portfolio": ("optim",),
     "ultimate_nb.core.parallel": ("dask",),
     "ultimate_nb.execution.alpaca": ("alpaca",),
+    "ultimate_nb.pipelines.": ("pipelines",),
 }
 
 MODULES = sorted(
