@@ -26,10 +26,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 # %% auto #0
-__all__ = ['RUNTIME', 'ServerSettings', 'MarketSettings', 'AlpacaSettings', 'BrokerSettings', 'StrategySettings', 'StoreSettings',
-           'LoggingSettings', 'ParallelSettings', 'ModelSettings', 'InferenceSettings', 'RunSettings',
-           'MarketHoursSettings', 'RiskSettings', 'Settings', 'ConfigError', 'read_config_file', 'load_settings',
-           'parse_overrides', 'deep_merge', 'runtime_fields', 'update_runtime', 'env_example']
+__all__ = ['RUNTIME', 'ServerSettings', 'MarketSettings', 'AlpacaSettings', 'BrokerSettings', 'StrategyBudget', 'StrategySpec',
+           'StrategySettings', 'StoreSettings', 'LoggingSettings', 'ParallelSettings', 'ModelSettings',
+           'InferenceSettings', 'RunSettings', 'MarketHoursSettings', 'RiskSettings', 'Settings', 'ConfigError',
+           'read_config_file', 'load_settings', 'parse_overrides', 'deep_merge', 'runtime_fields', 'update_runtime',
+           'env_example']
 
 # %% ../../nbs/00_core/01_config.ipynb #ef713ab3
 RUNTIME = {"runtime": True}
@@ -145,18 +146,39 @@ class BrokerSettings(_Section):
     alpaca: AlpacaSettings = AlpacaSettings()
 
 
+class StrategyBudget(_Section):
+    "One strategy's own risk budget, checked before its orders reach pre-trade risk (None: no limit)."
+    max_position_qty: int | None = Field(None, gt=0)      # |own position + own working| per instrument, shares
+    max_notional: float | None = Field(None, gt=0)        # |own position + own working| x mark per instrument, USD
+
+
+class StrategySpec(_Section):
+    "One strategy of the book: `class` is 'package.module:ClassName', built as ClassName(**params)."
+    model_config = ConfigDict(populate_by_name=True)
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")   # strategy_id: order ids and metrics label
+    class_: str = Field(alias="class", pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    params: dict[str, Any] = {}                           # keyword arguments of the class
+    symbols: list[str] = []                               # instruments it trades; empty: every one of the book
+    budget: StrategyBudget = StrategyBudget()
+
+
 class StrategySettings(_Section):
-    "The built-in moving-average crossover strategy."
+    "The book's strategies: the built-in moving-average crossover below, or the `strategies` list."
     enabled: bool = Field(True, json_schema_extra=RUNTIME)
     fast: int = Field(5, gt=0)                            # fast moving average, bars
     slow: int = Field(20, gt=1)                           # slow moving average, bars
     order_qty: int = Field(100, gt=0, json_schema_extra=RUNTIME)   # shares per signal
     warm_up: bool = True                                  # fill the averages from simulated history at start
+    # several strategies in one book, each {id, class, params, symbols, budget}; empty: the crossover above
+    strategies: list[StrategySpec] = []
 
     @model_validator(mode="after")
     def _windows(self):
         if self.fast >= self.slow:
             raise ValueError(f"fast must be < slow, was fast={self.fast} slow={self.slow}")
+        ids = [s.id for s in self.strategies]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"strategies ids must be unique, was {ids}")
         return self
 
 

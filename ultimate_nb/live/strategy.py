@@ -1,17 +1,23 @@
-"""The interface a strategy implements, the context it trades through, and the built-in moving-average crossover.
+"""The interface a strategy implements, the context it trades through, loading strategies from settings, and the built-in moving-average crossover.
 
-Conventions: a strategy is a plain object whose handlers (`on_bar`, `on_quote`, `on_fill`) are
-called synchronously by the bus on the hot path; they must be quick and must not do I/O. It trades
-only through its `StrategyContext` (`submit`, `position`, `open_orders`, `now_ns`), which the live
-system and the backtest engine both provide, so the same strategy runs unchanged in both. A
-strategy owns a position of its own: the sum of the fills of the orders that carry its
-`strategy_id`. `target` trades that position toward the target and waits only for the strategy's
-own working orders, so orders a user places by hand in the same book are neither flattened nor
-blocking. Before the first live bar the system may pass past bars to `warm_up` (`on_history` per
-bar), which fills indicators without trading. Client order ids are derived from the strategy id,
-the symbol and the event time that caused the order, so the same signal always produces the same
-id and a resubmission is never filled twice. Quantities are integer shares; a strategy states
-*target* positions and the context turns them into orders.
+Conventions: a strategy is a plain object whose handlers (`on_start`, `on_bar`, `on_quote`,
+`on_book`, `on_trade`, `on_fill`, `on_timer`, `on_stop`) are called synchronously by the bus on
+the hot path; they must be quick and must not do I/O. The book subscribes each strategy only to
+the events whose handler it overrides, only for its `symbols` (empty: every instrument of the
+book), and passes it only the fills of its own orders. It trades only through its
+`StrategyContext` (`submit`, `position`, `open_orders`, `now_ns`; the live book's context adds
+`features`, `predict`, `limits`, `target`, `schedule`), which the live system and the backtest
+engine both provide, so the same strategy runs unchanged in both. A strategy owns a position of
+its own: the sum of the fills of the orders that carry its `strategy_id`. `target` trades that
+position toward the target and waits only for the strategy's own working orders, so orders a
+user places by hand in the same book are neither flattened nor blocking. Before the first live
+bar the system may pass past bars to `warm_up` (`on_history` per bar), which fills indicators
+without trading; the bars are also kept in `warm_bars` until the book has fed them to its
+streaming features. Client order ids are derived from the strategy id, the symbol and the event
+time that caused the order, so the same signal always produces the same id and a resubmission is
+never filled twice. Quantities are integer shares; a strategy states *target* positions and the
+context turns them into orders. Strategies named in settings (`strategy.strategies`) are built
+by `load_strategy` from `'package.module:ClassName'` as `ClassName(**params)`.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/strategy.html.md"""
 
@@ -20,20 +26,21 @@ Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/strategy.html.md"""
 # %% ../../nbs/90_live/01_strategy.ipynb #35161542
 from __future__ import annotations
 
+import importlib
 import logging
 from collections import deque
-from typing import Iterable, Protocol
+from typing import Any, Iterable, Protocol
 
 import numpy as np
 from fastcore.basics import patch
 
-from ..core.config import StrategySettings
-from ..core.events import Bar, Order, OrderFilled, OrderSide, OrderState, Quote
+from ..core.config import StrategyBudget, StrategySettings, StrategySpec
+from ..core.events import Bar, BookSnapshot, Order, OrderFilled, OrderSide, OrderState, Quote, Trade
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'StrategyContext', 'Strategy', 'MovingAverageCrossover']
+__all__ = ['log', 'HANDLERS', 'StrategyContext', 'Strategy', 'MovingAverageCrossover', 'load_strategy', 'load_strategies']
 
 # %% ../../nbs/90_live/01_strategy.ipynb #f8d13bf5
 class StrategyContext(Protocol):
@@ -44,16 +51,31 @@ class StrategyContext(Protocol):
     def now_ns(self) -> int: ...
 
 
+HANDLERS = ("on_bar", "on_quote", "on_book", "on_trade", "on_fill", "on_timer")
+
+
 class Strategy:
     "Base class: override the handlers you need; trade through `self.ctx`."
     strategy_id: str = "strategy"
+    symbols: tuple[str, ...] = ()          # instruments it trades; empty: every one of the book
+    features: tuple[str, ...] = ()         # `analytics.features` names the book computes for it per bar
+    budget: StrategyBudget = StrategyBudget()   # its own risk budget (no limit by default)
 
     def __init__(self):
         self.ctx: StrategyContext | None = None
+        self.warm_bars: list[Bar] = []     # history given to `warm_up`, until the book feeds its features
 
     def on_start(self, ctx: StrategyContext) -> None:
         "Called once with the context before any event."
         self.ctx = ctx
+
+    def handles(self, name: str) -> bool:
+        "True if this strategy overrides handler `name` (the book subscribes only those)."
+        return getattr(type(self), name) is not getattr(Strategy, name)
+
+    def wants(self, instrument_id: str) -> bool:
+        "True if `instrument_id` is one of its symbols (all are when `symbols` is empty)."
+        return not self.symbols or instrument_id in self.symbols
 
     @property
     def warmup_bars(self) -> int:
@@ -64,16 +86,22 @@ class Strategy:
         "Update indicators with a past `bar`; never trade here."
 
     def warm_up(self, bars: Iterable[Bar]) -> int:
-        "Feed past `bars` (oldest first) to `on_history`; return how many."
+        "Feed past `bars` (oldest first) to `on_history`; keep them for the book's features; return how many."
         n = 0
         for bar in bars:
+            self.warm_bars.append(bar)
             self.on_history(bar)
             n += 1
         return n
 
     def on_bar(self, bar: Bar) -> None: ...
     def on_quote(self, quote: Quote) -> None: ...
+    def on_book(self, book: BookSnapshot) -> None: ...
+    def on_trade(self, trade: Trade) -> None: ...
     def on_fill(self, fill: OrderFilled) -> None: ...
+    def on_timer(self, ts_ns: int) -> None: ...
+    def on_stop(self) -> None:
+        "Called once when the book closes; timers are cancelled by the book."
 
 # %% ../../nbs/90_live/01_strategy.ipynb #9c1f0a02
 @patch
@@ -102,11 +130,15 @@ class MovingAverageCrossover(Strategy):
 
     def __init__(
         self,
-        settings: StrategySettings,     # windows, order size, enabled flag
+        settings: StrategySettings | None = None,   # windows, order size, enabled flag
         strategy_id: str = "mac",
+        **params: Any,                              # or the fields of `settings`: fast=, slow=, order_qty=
     ):
         super().__init__()
-        self.settings, self.strategy_id = settings, strategy_id
+        if settings is not None and params:
+            raise ValueError(f"give settings or params, not both, was params={params!r}")
+        self.settings = settings if settings is not None else StrategySettings(**params)
+        self.strategy_id = strategy_id
         self.closes: dict[str, deque] = {}
         self.signals: dict[str, int] = {}
 
@@ -138,3 +170,35 @@ class MovingAverageCrossover(Strategy):
         sig = self.signals[bar.instrument_id]
         if self.settings.enabled and sig != 0:
             self.target(bar.instrument_id, sig * self.settings.order_qty, bar.ts_event)
+
+# %% ../../nbs/90_live/01_strategy.ipynb #a1b2c302
+def load_strategy(
+    spec: StrategySpec,     # one entry of `strategy.strategies`
+    index: int = 0,         # its position in the list, for error messages
+) -> Strategy:
+    "Import `spec.class_` ('module:Class'), build it with `spec.params`, give it its id, symbols and budget."
+    where = f"strategy.strategies[{index}].class"
+    mod, _, name = spec.class_.partition(":")
+    try:
+        cls = getattr(importlib.import_module(mod), name)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"{where} = {spec.class_!r} could not be loaded: {type(e).__name__}: {e}") from e
+    base = importlib.import_module("ultimate_nb.live.strategy").Strategy   # the module's class, also in a notebook
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ValueError(f"{where} = {spec.class_!r} is not a Strategy subclass, was {cls!r}")
+    try:
+        strategy = cls(**spec.params)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"strategy.strategies[{index}].params = {spec.params!r} do not fit "
+                         f"{spec.class_}: {e}") from e
+    strategy.strategy_id = spec.id
+    strategy.symbols = tuple(spec.symbols) or tuple(strategy.symbols)
+    strategy.budget = spec.budget
+    return strategy
+
+
+def load_strategies(settings: StrategySettings) -> list[Strategy]:
+    "Return the book's strategies: `settings.strategies` built in order, or the crossover when it is empty."
+    if not settings.strategies:
+        return [MovingAverageCrossover(settings)]
+    return [load_strategy(s, i) for i, s in enumerate(settings.strategies)]

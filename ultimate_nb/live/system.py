@@ -27,18 +27,19 @@ import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from fastcore.basics import patch
 from sqlalchemy import select
 
+from ..analytics.features import FeaturePipeline, default_specs
 from ..core.bus import MessageBus
 from ..core.clock import Clock, LiveClock, SimClock
 from ..core.config import Settings, update_runtime
 from ultimate_nb.core.events import (
     Bar, BookSnapshot, Instrument, Order, OrderAccepted, OrderCanceled, OrderDenied, OrderExpired, OrderFilled,
-    OrderRejected, OrderState, OrderSubmitted, Quote, Trade, from_record,
+    OrderRejected, OrderState, OrderStatus, OrderSubmitted, Quote, Trade, from_record,
 )
 from ..core.metrics import Health, Metrics
 from ..core.store import Journal, make_engine
@@ -49,12 +50,12 @@ from ..execution.oms import OMS, OMSHalted
 from ..ml.inference import InferenceServer
 from ..execution.paper import PaperBroker
 from ..execution.pretrade import Denial, PreTradeRisk, TradingControls, TradingState, TradingStateChanged
-from .strategy import MovingAverageCrossover, Strategy
+from .strategy import MovingAverageCrossover, Strategy, load_strategies
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'MARKET_DATA', 'ORDER_EVENTS', 'MARKS', 'MAX_DENIAL_CODES', 'TradingSystem']
+__all__ = ['log', 'MARKET_DATA', 'ORDER_EVENTS', 'MARKS', 'MAX_DENIAL_CODES', 'TradingSystem', 'BookContext']
 
 # %% ../../nbs/90_live/02_system.ipynb #189a5a53
 MARKET_DATA = (Quote, Trade, Bar, BookSnapshot)
@@ -64,13 +65,13 @@ MARKS = "marks"      # journal stream: the simulator's mids and variances at eac
 
 
 class TradingSystem:
-    "One book: a feed (simulator or replay), bus, strategy, pre-trade risk, OMS, paper broker, journal, metrics."
+    "One book: a feed (simulator or replay), bus, strategies, pre-trade risk, OMS, paper broker, journal, metrics."
 
     def __init__(
         self,
         settings: Settings,                 # the whole settings tree
         clock: Clock | None = None,         # default: LiveClock, or a SimClock on the replayed time
-        strategy: Strategy | None = None,   # default: moving-average crossover from settings
+        strategy: Strategy | Sequence[Strategy] | None = None,   # default: `strategy.strategies`, else the crossover
         feed: MarketSimulator | Replay | None = None,  # default: what `market.feed` names
     ):
         if feed is not None and not isinstance(feed, (MarketSimulator, Replay)):
@@ -101,23 +102,251 @@ class TradingSystem:
         self.inference = InferenceServer.from_settings(self.settings.inference, registry=self.metrics.registry,
                                                        clock=self.clock)
         restored = self.broker.restore(self.oms.open_orders())
-        self.strategy = strategy or MovingAverageCrossover(self.settings.strategy)
+        self.strategies = self._make_strategies(strategy)
+        self.strategy = self.strategies[0]            # the first (the only one in most books)
         self.marks: dict[str, float] = {}
         self._marks_ts = 0
+        self._pending_timers: list[tuple] = []
+        self._stopped = False
         self.equity_curve: list[tuple[int, float]] = []   # (bar close ns, equity), replays only
         for q in self._opening_quotes():                   # the market as it opens
             self.marks[q.instrument_id] = q.mid
             self.broker.on_quote(q)
         self.started_ns = self.clock.timestamp_ns()
+        self._features = self._make_features()
+        self.contexts = {s.strategy_id: BookContext(self, s) for s in self.strategies}
         self._wire()
         self._start_controls()
-        self.strategy.on_start(self)
+        for s in self.strategies:
+            s.on_start(self.contexts[s.strategy_id])
         self._warm_up()
         for c in ("journal", "oms", "broker", "feed", "strategy", "inference"):
             self.health.set(c, "ok")
-        log.info("book assembled symbols=%s orders=%d open=%d restored_at_venue=%d cash=%.2f",
-                 ",".join(self.instruments), len(self.oms.orders), len(self.oms.open_orders()), restored,
-                 self.oms.account.cash)
+        log.info("book assembled symbols=%s strategies=%s orders=%d open=%d restored_at_venue=%d cash=%.2f",
+                 ",".join(self.instruments), ",".join(self.contexts), len(self.oms.orders),
+                 len(self.oms.open_orders()), restored, self.oms.account.cash)
+
+# %% ../../nbs/90_live/02_system.ipynb #b0c0a002
+class _Features:
+    "One instrument's streaming feature pipeline and its last values."
+    def __init__(self, names: Sequence[str]):
+        specs = {s.name: s for s in default_specs()}
+        self.pipeline = FeaturePipeline([specs[n] for n in names], nan_policy="ffill")
+        self.values = np.full(len(names), np.nan)
+        self.ts = -1
+
+    def update(self, bar: Bar) -> None:
+        "Advance with `bar` (an older or repeated bar is ignored: warm-up and live may overlap)."
+        if bar.ts_event <= self.ts:
+            return
+        x = np.array([bar.open, bar.high, bar.low, bar.close, bar.volume], dtype=np.float64)
+        self.values = self.pipeline.update_array(x, bar.ts_event)
+        self.ts = bar.ts_event
+
+
+@patch
+def _make_strategies(self: TradingSystem, strategy: Strategy | Sequence[Strategy] | None) -> list[Strategy]:
+    "Return the book's strategies, checked: unique ids, symbols of the book, known bar features."
+    if strategy is None:
+        out = load_strategies(self.settings.strategy)
+    else:
+        out = [strategy] if isinstance(strategy, Strategy) else list(strategy)
+    if not out or not all(isinstance(s, Strategy) for s in out):
+        raise TypeError(f"strategy must be a Strategy or a non-empty list of them, was {strategy!r}")
+    ids = [s.strategy_id for s in out]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"strategy ids must be unique in a book, was {ids}")
+    known = {s.name for s in default_specs()}
+    for s in out:
+        if bad := [x for x in s.symbols if x not in self.instruments]:
+            raise ValueError(f"strategy {s.strategy_id!r} symbols {bad} are not instruments of the book "
+                             f"{sorted(self.instruments)} (set strategy.strategies[].symbols or market.symbols)")
+        if bad := [f for f in s.features if f not in known]:
+            raise ValueError(f"strategy {s.strategy_id!r} features {bad} are not bar features of "
+                             f"analytics.features.default_specs()")
+    return out
+
+
+@patch
+def _make_features(self: TradingSystem) -> dict[str, _Features]:
+    "Return one streaming feature pipeline per instrument some strategy wants features of (the union of names)."
+    names: dict[str, list[str]] = {}
+    for s in self.strategies:
+        for inst in (s.symbols or self.instruments):
+            names.setdefault(inst, [])
+            names[inst] += [f for f in s.features if f not in names[inst]]
+    return {inst: _Features(n) for inst, n in names.items() if n}
+
+
+@patch
+def _arm_timer(self: TradingSystem, at_ns: int, callback, interval_ns: int):
+    "Schedule `callback` on the clock; a live clock outside a running loop arms it when `run` starts (None)."
+    if isinstance(self.clock, SimClock):
+        return self.clock.schedule(max(at_ns, self.clock.timestamp_ns()), callback, interval_ns)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        self._pending_timers.append((at_ns, callback, interval_ns))
+        return None
+    return self.clock.schedule(at_ns, callback, interval_ns)
+
+
+@patch
+def strategy_snapshot(self: TradingSystem) -> list[dict[str, Any]]:
+    "Return per strategy: id, class, symbols, order/fill/denial counts, own positions and P&L at the last mids."
+    rows = []
+    for sid, c in self.contexts.items():
+        pos = {i: q for i in c.instruments if (q := self.oms.strategy_position(sid, i))}
+        value = sum(q * self.marks.get(i, np.nan) for i, q in pos.items())
+        rows.append({"id": sid, "class": f"{type(c.strategy).__module__}:{type(c.strategy).__qualname__}",
+                     "symbols": c.instruments, **{k: v for k, v in c.stats.items() if k != "cash"},
+                     "positions": pos, "pnl": c.stats["cash"] + value if pos else c.stats["cash"]})
+    return rows
+
+# %% ../../nbs/90_live/02_system.ipynb #b0c0a003
+class BookContext:
+    "One strategy's view of the book (its `StrategyContext`): positions, orders, limits, features, models, timers."
+
+    def __init__(self, system: TradingSystem, strategy: Strategy):
+        self.system, self.strategy, self.strategy_id = system, strategy, strategy.strategy_id
+        self.stats = {"orders": 0, "fills": 0, "filled_qty": 0, "denied_budget": 0, "denied_risk": 0,
+                      "cash": 0.0, "fees": 0.0}
+        self.timers: list = []
+        self._fidx: dict[str, np.ndarray] = {}      # instrument -> indices of its features in the pipeline
+
+    @property
+    def instruments(self) -> list[str]:
+        "The instruments this strategy trades."
+        return list(self.strategy.symbols or self.system.instruments)
+
+    def now_ns(self) -> int:
+        "Return the book's clock, ns since epoch."
+        return self.system.clock.timestamp_ns()
+
+    def mark(self, instrument_id: str) -> float | None:
+        "Return the last mid of `instrument_id`, or None before its first quote."
+        return self.system.marks.get(instrument_id)
+
+    def position(self, instrument_id: str, strategy_id: str | None = None) -> int:
+        "Return the book's signed position (None), or the part built by `strategy_id`'s orders."
+        return self.system.position(instrument_id, strategy_id)
+
+    def own_position(self, instrument_id: str) -> int:
+        "Return this strategy's own signed position in `instrument_id`."
+        return self.system.position(instrument_id, self.strategy_id)
+
+    def open_orders(self, instrument_id: str, strategy_id: str | None = None) -> list[OrderState]:
+        "Return the open orders in `instrument_id` (of `strategy_id` only, if given), oldest first."
+        return self.system.open_orders(instrument_id, strategy_id)
+
+    def working(self, instrument_id: str) -> int:
+        "Return the signed open (leaves) quantity of this strategy's working orders in `instrument_id`."
+        return sum(int(s.order.side) * s.leaves_qty for s in self.open_orders(instrument_id, self.strategy_id))
+
+    def predict(self, model: str, x: Any) -> np.ndarray:
+        "Return model `model`'s outputs (n, n_out) for `x` through the book's inference server."
+        return self.system.predict(model, x)
+
+    def target(self, instrument_id: str, qty: int, reason_ts: int | None = None) -> OrderState | None:
+        "Trade this strategy's own position toward `qty` (see `Strategy.target`)."
+        return self.strategy.target(instrument_id, qty, self.now_ns() if reason_ts is None else reason_ts)
+
+# %% ../../nbs/90_live/02_system.ipynb #b0c0a004
+@patch
+def features(self: BookContext, instrument_id: str) -> dict[str, float]:
+    "Return the strategy's features of the last bar of `instrument_id` ({name: value}, NaN in warm-up)."
+    return dict(zip(self.strategy.features, self.feature_vector(instrument_id).tolist()))
+
+
+@patch
+def feature_vector(self: BookContext, instrument_id: str) -> np.ndarray:
+    "Return the strategy's features of the last bar of `instrument_id`, in the order of `strategy.features`."
+    f = self.system._features.get(instrument_id)
+    if f is None or not self.strategy.features:
+        raise ValueError(f"instrument_id {instrument_id!r} has no features for strategy {self.strategy_id!r} "
+                         f"(its symbols: {self.instruments}, its features: {list(self.strategy.features)})")
+    idx = self._fidx.get(instrument_id)
+    if idx is None:
+        idx = self._fidx[instrument_id] = np.array([f.pipeline.names.index(n) for n in self.strategy.features])
+    return f.values[idx]
+
+
+@patch
+def limits(self: BookContext, instrument_id: str) -> dict[str, Any]:
+    "Return what is left of the strategy's budget and of the book's position limit in `instrument_id`."
+    b, risk = self.strategy.budget, self.system.settings.risk
+    own, w = self.own_position(instrument_id), self.working(instrument_id)
+    mark, book = self.mark(instrument_id), self.system.position(instrument_id)
+    buy, sell = self.system.oms.working_qty(instrument_id)
+    exposure = abs(own + w)
+    return {"position": own, "working": w, "book_position": book,
+            "position_left": None if b.max_position_qty is None else b.max_position_qty - exposure,
+            "notional_left": None if b.max_notional is None or mark is None else b.max_notional - exposure * mark,
+            "book_position_left": risk.max_position_qty - max(abs(book + buy), abs(book - sell)),
+            "max_order_qty": risk.max_order_qty}
+
+
+@patch
+def _budget_reason(self: BookContext, order: Order) -> str | None:
+    "Return why `order` breaches the strategy's budget, or None (orders that reduce exposure always pass)."
+    b = self.strategy.budget
+    if b.max_position_qty is None and b.max_notional is None:
+        return None
+    now = self.own_position(order.instrument_id) + self.working(order.instrument_id)
+    after = now + int(order.side) * order.qty
+    if abs(after) <= abs(now):
+        return None
+    if b.max_position_qty is not None and abs(after) > b.max_position_qty:
+        return f"strategy budget: |position + working| {abs(after)} > max_position_qty {b.max_position_qty}"
+    px = order.limit_price or self.mark(order.instrument_id)
+    if b.max_notional is not None and px is not None and abs(after) * px > b.max_notional:
+        return f"strategy budget: notional {abs(after) * px:.2f} > max_notional {b.max_notional:.2f}"
+    return None
+
+
+@patch
+def submit(self: BookContext, order: Order) -> OrderState:
+    "Check the order against the strategy's budget (a breach is a counted denial), then the book's `submit_order`."
+    if order.strategy_id != self.strategy_id:
+        raise ValueError(f"order.strategy_id must be {self.strategy_id!r}, was {order.strategy_id!r}")
+    sys_, cid = self.system, order.client_order_id
+    known = sys_.oms.order(cid)
+    if known is not None:
+        return known                                 # idempotent: the same signal, the same order
+    self.stats["orders"] += 1
+    reason = self._budget_reason(order)
+    if reason is None:
+        state = sys_.submit_order(order)
+        if state.status is OrderStatus.DENIED:
+            self.stats["denied_risk"] += 1
+        return state
+    sys_.oms.new_order(order)
+    self.stats["denied_budget"] += 1
+    now = self.now_ns()
+    log.info("order denied coid=%s strategy=%s reason=%s", cid, self.strategy_id, reason)
+    return sys_.oms.apply(OrderDenied(cid, reason, now, now))
+
+
+@patch
+def schedule(self: BookContext, interval_s: float, first_ns: int | None = None) -> Any:
+    "Call `strategy.on_timer(due_ns)` every `interval_s` seconds of the book's clock from `first_ns` (default: now + interval)."
+    if not interval_s > 0:
+        raise ValueError(f"interval_s must be > 0, was {interval_s!r}")
+    every = int(round(interval_s * 1e9))
+    at = self.now_ns() + every if first_ns is None else int(first_ns)
+    timer = self.system._arm_timer(at, self._on_timer, every)
+    self.timers.append(timer)
+    return timer
+
+
+@patch
+def _on_timer(self: BookContext, due_ns: int) -> None:
+    try:
+        with self.system.metrics.time("strategy"):
+            self.strategy.on_timer(due_ns)
+    except Exception as e:                           # a failing timer is counted; the book goes on
+        self.system._on_handler_error(f"strategy.{self.strategy_id}.on_timer", due_ns, e)
+        log.exception("strategy timer failed strategy=%s", self.strategy_id)
 
 # %% ../../nbs/90_live/02_system.ipynb #3e9a7b02
 @patch
@@ -168,13 +397,26 @@ def _journal_marks(self: TradingSystem, ts_ns: int) -> None:
 
 @patch
 def _warm_up(self: TradingSystem) -> int:
-    "Feed the strategy its back-history (no orders); return the number of bars."
-    n = self.strategy.warmup_bars
+    "Feed the strategies' features and indicators their back-history (no orders); return the number of bars."
+    for s in self.strategies:                       # history given to warm_up before the start (backtests)
+        for bar in s.warm_bars:
+            if (f := self._features.get(bar.instrument_id)) is not None and s.wants(bar.instrument_id):
+                f.update(bar)
+        s.warm_bars = []
+    n = max(s.warmup_bars for s in self.strategies)
     if not self.settings.strategy.warm_up or n <= 0 or self.simulator is None:
-        return 0                    # a replay warms the strategy up on its own first bars
-    k = self.strategy.warm_up(self.simulator.history(n))
-    log.info("strategy warmed up strategy=%s bars=%d", self.strategy.strategy_id, k)
-    return k
+        return 0                    # a replay warms the strategies up on its own first bars
+    bars = self.simulator.history(n)
+    for bar in bars:
+        if (f := self._features.get(bar.instrument_id)) is not None:
+            f.update(bar)
+    k = 0
+    for s in self.strategies:
+        if s.warmup_bars > 0:
+            k = s.warm_up(b for b in bars if s.wants(b.instrument_id))
+            s.warm_bars = []
+            log.info("strategy warmed up strategy=%s bars=%d", s.strategy_id, k)
+    return len(bars) if k else 0
 
 # %% ../../nbs/90_live/02_system.ipynb #5a1e0f02
 @patch(cls_method=True)
@@ -248,7 +490,10 @@ async def _start_venue(self: TradingSystem) -> None:
 def _wire(self: TradingSystem) -> None:
     b, m = self.bus, self.metrics
     b.subscribe(Quote, self._on_quote, name="marks+broker")
-    b.subscribe(Quote, lambda q: self.strategy.on_quote(q), name="strategy.on_quote")
+    for s in self.strategies:                        # each strategy only for the events it handles
+        for name, typ in (("on_quote", Quote), ("on_book", BookSnapshot), ("on_trade", Trade)):
+            if s.handles(name):
+                b.subscribe(typ, self._dispatch(s, name), name=f"strategy.{s.strategy_id}.{name}")
     b.subscribe(Bar, self._on_bar, name="strategy.on_bar")
     b.subscribe(OrderFilled, self._on_fill, name="fills")
     if isinstance(self.feed, BookFeed):              # the L2 book: the broker matches against it
@@ -268,6 +513,13 @@ def _wire(self: TradingSystem) -> None:
 
 
 @patch
+def _dispatch(self: TradingSystem, s: Strategy, name: str):
+    "Return a bus handler calling `s.<name>(ev)` for the events of its symbols."
+    fn, wants = getattr(s, name), s.wants
+    return lambda ev: fn(ev) if wants(ev.instrument_id) else None
+
+
+@patch
 def _on_quote(self: TradingSystem, q: Quote) -> None:
     self.marks[q.instrument_id] = q.mid
     self.broker.on_quote(q)
@@ -276,8 +528,18 @@ def _on_quote(self: TradingSystem, q: Quote) -> None:
 @patch
 def _on_bar(self: TradingSystem, bar: Bar) -> None:
     self._journal_marks(bar.ts_event)
-    with self.metrics.time("strategy"):
-        self.strategy.on_bar(bar)
+    if (f := self._features.get(bar.instrument_id)) is not None:
+        f.update(bar)                                # before the strategies: ctx.features sees this bar
+    for s in self.strategies:
+        if s.wants(bar.instrument_id):
+            try:
+                with self.metrics.time("strategy"):
+                    s.on_bar(bar)
+            except Exception as e:                   # one failing strategy does not starve the others
+                if len(self.strategies) == 1:
+                    raise                            # the bus counts it, as before
+                self._on_handler_error(f"strategy.{s.strategy_id}.on_bar", bar, e)
+                log.exception("strategy failed strategy=%s bar=%s", s.strategy_id, bar.ts_event)
     equity = self.update_account_metrics()
     if self.replay is not None and (not self.equity_curve or self.equity_curve[-1][0] < bar.ts_event):
         self.equity_curve.append((bar.ts_event, equity))
@@ -285,9 +547,17 @@ def _on_bar(self: TradingSystem, bar: Bar) -> None:
 
 @patch
 def _on_fill(self: TradingSystem, f: OrderFilled) -> None:
+    state = self.oms.order(f.client_order_id)
     self.metrics.record_fill(f.instrument_id, f.side, f.qty)
-    self.metrics.orders.labels(status=self.oms.order(f.client_order_id).status.value).inc()
-    self.strategy.on_fill(f)
+    self.metrics.orders.labels(status=state.status.value).inc()
+    c = self.contexts.get(state.order.strategy_id)
+    if c is not None:                                # a strategy's own fill: its counters, then its handler
+        mult = self.instruments[f.instrument_id].multiplier if f.instrument_id in self.instruments else 1.0
+        c.stats["fills"] += 1
+        c.stats["filled_qty"] += f.qty
+        c.stats["fees"] += f.fee
+        c.stats["cash"] -= int(f.side) * f.qty * f.price * mult + f.fee
+        c.strategy.on_fill(f)
     self.update_account_metrics()
 
 
@@ -546,7 +816,7 @@ def account_snapshot(self: TradingSystem) -> dict[str, Any]:
             "realized_pnl": sum(r["realized_pnl"] for r in rows), "unrealized_pnl": unreal,
             "fees": sum(r["fees"] for r in rows), "positions": rows,
             "journal_seq": self.journal.last_seq(), "halted": self.oms.halted is not None,
-            "halt_reason": self.oms.halted}
+            "halt_reason": self.oms.halted, "strategies": self.strategy_snapshot()}
 
 
 @patch
@@ -572,6 +842,9 @@ async def run(self: TradingSystem, stop: asyncio.Event | None = None, duration: 
     replay = self.replay is not None
     await self._start_venue()
     await self.inference.start()
+    while self._pending_timers:                      # timers strategies asked for before the loop ran
+        at, cb, every = self._pending_timers.pop(0)
+        self.clock.schedule(at, cb, every)
     self.metrics.up.set(1)
     self.health.set("feed", "ok", f"replaying {self.feed_name}" if replay else f"{self.feed_name} streaming")
     try:
@@ -623,5 +896,15 @@ def replay_summary(self: TradingSystem) -> dict[str, Any]:
 
 @patch
 def close(self: TradingSystem) -> None:
-    "Release the journal's connections."
+    "Stop the strategies (`on_stop`, timers cancelled) once, then release the journal's connections."
+    if not self._stopped:
+        self._stopped = True
+        for s in self.strategies:
+            for t in self.contexts[s.strategy_id].timers:
+                if t is not None:
+                    t.cancel()
+            try:
+                s.on_stop()
+            except Exception:
+                log.exception("strategy on_stop failed strategy=%s", s.strategy_id)
     self.journal.close()
