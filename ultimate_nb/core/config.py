@@ -73,6 +73,8 @@ class MarketSettings(_Section):
     speed: float = Field(1.0, gt=0.0, allow_inf_nan=True)
     seed: int = 7                                         # seed of the simulator's generator
     resume: bool = True                                   # after a restart, continue from the journaled mids
+    # underlyings whose option chains the book lists and values (live.chains), simulated off their quotes
+    chains: list[str] = []
 
     @field_validator("feed")
     @classmethod
@@ -86,6 +88,8 @@ class MarketSettings(_Section):
 
     @model_validator(mode="after")
     def _lengths(self):
+        if unknown := [u for u in self.chains if u not in self.symbols]:
+            raise ValueError(f"chains must name symbols of the market, had {unknown} (symbols: {self.symbols})")
         n = len(self.symbols)
         if n == 0:
             raise ValueError("symbols must not be empty")

@@ -219,9 +219,28 @@ def create_rest_app(
 
     _add_order_routes(app, system, auth)
     add_predict_routes(app, system.inference, auth)   # POST /api/v1/predict/{model}, GET /api/v1/models
+    _add_chain_routes(app, system, auth)
     _add_config_routes(app, system, auth)
     _add_control_routes(app, system, auth)
     return app
+
+# %% ../../nbs/90_live/03_api.ipynb #c4a1e0f1
+def _add_chain_routes(app: FastAPI, system: TradingSystem, auth: list) -> None:
+    @app.get("/api/v1/chains", dependencies=auth)
+    async def chains():
+        desk = system.chains
+        return {"underlyings": {} if desk is None else {u: {"contracts": len(c), "updates": desk.updates[u]}
+                                                        for u, c in desk.chains.items()}}
+
+    @app.get("/api/v1/chains/{underlying}", dependencies=auth,
+             responses={404: {"description": "No valued chain for that underlying"}})
+    async def chain(underlying: str, passed_only: bool = True, limit: int = Query(500, gt=0, le=10_000)):
+        if system.chains is None:
+            raise HTTPException(404, "the book lists no option chains (settings market.chains)")
+        try:
+            return system.chains.snapshot(underlying, passed_only=passed_only, limit=limit)
+        except KeyError as e:
+            raise HTTPException(404, str(e.args[0])) from None
 
 # %% ../../nbs/90_live/03_api.ipynb #129984c3
 def _add_plumbing(app: FastAPI, system: TradingSystem) -> None:

@@ -50,6 +50,7 @@ from ..execution.oms import OMS, OMSHalted
 from ..ml.inference import InferenceServer
 from ..execution.paper import PaperBroker
 from ..execution.pretrade import Denial, PreTradeRisk, TradingControls, TradingState, TradingStateChanged
+from .chains import ChainDesk
 from .strategy import MovingAverageCrossover, Strategy, load_strategies
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class TradingSystem:
         self.contexts = {s.strategy_id: BookContext(self, s) for s in self.strategies}
         self._wire()
         self._start_controls()
+        self.chains = self._make_chains()
         for s in self.strategies:
             s.on_start(self.contexts[s.strategy_id])
         self._warm_up()
@@ -484,6 +486,18 @@ async def _start_venue(self: TradingSystem) -> None:
     self.health.set("broker", "ok" if rep.ok else "down",
                     "reconciled with Alpaca" if rep.ok else f"reconciliation: {rep.error or self.oms.halted}")
     await self.broker.start()
+
+
+@patch
+def _make_chains(self: TradingSystem) -> ChainDesk | None:
+    "Return the option-chain desk of `market.chains` (started: it follows the quotes), or None."
+    mkt = self.settings.market
+    if not mkt.chains:
+        return None
+    vols = dict(zip(mkt.symbols, mkt.vols))
+    desk = ChainDesk(self.bus, {u: vols[u] for u in mkt.chains}, seed=mkt.seed)
+    desk.start()
+    return desk
 
 # %% ../../nbs/90_live/02_system.ipynb #6cbb13b4
 @patch
