@@ -31,3 +31,16 @@ def test_chains_must_name_symbols_of_the_market(tmp_path):
                         "--var-dir", str(tmp_path / "var")], capture_output=True, text=True, timeout=60,
                        cwd=tmp_path)
     assert r.returncode == 2 and "chains must name symbols of the market" in r.stderr and "QQQ" in r.stderr
+
+
+def test_book_streams_microstructure_features_of_its_symbols(start_book, tmp_path):
+    book = start_book(tmp_path / "book", speed=60, extra_args=("--set", "market.microstructure=true"))
+
+    def known():
+        r = book.get("/api/v1/microstructure/AAPL")
+        f = r.json()["features"] if r.status_code == 200 else {}
+        return f if f.get("mid") and f.get("lr_sign") is not None else None
+
+    f = eventually(known, timeout=30, message="AAPL microstructure")
+    assert f["spread"] > 0 and abs(f["mid"] - 190) < 20
+    assert book.get("/api/v1/microstructure/QQQ").status_code == 404

@@ -75,6 +75,8 @@ class MarketSettings(_Section):
     resume: bool = True                                   # after a restart, continue from the journaled mids
     # underlyings whose option chains the book lists and values (live.chains), simulated off their quotes
     chains: list[str] = []
+    # stream microstructure features (OFI, Lee-Ready, VPIN, Kyle, ...) of every symbol (live.micro)
+    microstructure: bool = False
 
     @field_validator("feed")
     @classmethod

@@ -242,6 +242,17 @@ def _add_chain_routes(app: FastAPI, system: TradingSystem, auth: list) -> None:
         except KeyError as e:
             raise HTTPException(404, str(e.args[0])) from None
 
+    @app.get("/api/v1/microstructure/{symbol}", dependencies=auth,
+             responses={404: {"description": "Not followed, or microstructure off"}})
+    async def microstructure(symbol: str):
+        if system.micro is None:
+            raise HTTPException(404, "microstructure features are off (settings market.microstructure)")
+        try:
+            f = system.micro.features(symbol)
+        except KeyError as e:
+            raise HTTPException(404, str(e.args[0])) from None
+        return {"symbol": symbol, "features": {k: (None if v != v else v) for k, v in f.items()}}
+
 # %% ../../nbs/90_live/03_api.ipynb #129984c3
 def _add_plumbing(app: FastAPI, system: TradingSystem) -> None:
     @app.exception_handler(RequestValidationError)

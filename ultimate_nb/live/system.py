@@ -51,6 +51,7 @@ from ..ml.inference import InferenceServer
 from ..execution.paper import PaperBroker
 from ..execution.pretrade import Denial, PreTradeRisk, TradingControls, TradingState, TradingStateChanged
 from .chains import ChainDesk
+from .micro import MicroDesk
 from .strategy import MovingAverageCrossover, Strategy, load_strategies
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ class TradingSystem:
         self._wire()
         self._start_controls()
         self.chains = self._make_chains()
+        self.micro = self._make_micro()
         for s in self.strategies:
             s.on_start(self.contexts[s.strategy_id])
         self._warm_up()
@@ -258,6 +260,14 @@ class BookContext:
 def features(self: BookContext, instrument_id: str) -> dict[str, float]:
     "Return the strategy's features of the last bar of `instrument_id` ({name: value}, NaN in warm-up)."
     return dict(zip(self.strategy.features, self.feature_vector(instrument_id).tolist()))
+
+
+@patch
+def micro(self: BookContext, instrument_id: str) -> dict[str, float]:
+    "Return the latest streaming microstructure features of `instrument_id` (needs `market.microstructure`)."
+    if self.system.micro is None:
+        raise ValueError("microstructure features are off: set market.microstructure = true")
+    return self.system.micro.features(instrument_id)
 
 
 @patch
@@ -496,6 +506,16 @@ def _make_chains(self: TradingSystem) -> ChainDesk | None:
         return None
     vols = dict(zip(mkt.symbols, mkt.vols))
     desk = ChainDesk(self.bus, {u: vols[u] for u in mkt.chains}, seed=mkt.seed)
+    desk.start()
+    return desk
+
+
+@patch
+def _make_micro(self: TradingSystem) -> MicroDesk | None:
+    "Return the started microstructure desk when `market.microstructure` is on, else None."
+    if not self.settings.market.microstructure:
+        return None
+    desk = MicroDesk(self.bus, list(self.instruments))
     desk.start()
     return desk
 
