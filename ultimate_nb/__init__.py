@@ -30,7 +30,7 @@ Modules:
 - `ultimate_nb.live.backtest`: Run a strategy through the live `TradingSystem` on a simulated clock over a replay or the simulator, get its orders, fills, equity curve and statistics, check it against vectorbt, and sweep or walk forward its parameters on Dask.
 - `ultimate_nb.live.chains`: The option chains of the book's underlyings, simulated off their live quotes and valued on a timer, served over REST.
 - `ultimate_nb.live.micro`: Streaming order-book features (OFI, queue imbalance, Lee-Ready signs, effective spread, Roll, VPIN, Kyle's lambda, Amihud) for every instrument of the book, from its quotes and trades.
-- `ultimate_nb.live.strategies`: Shipped strategies beside the crossover: a feature + model signal strategy that trades on a classifier served by the inference server.
+- `ultimate_nb.live.strategies`: Shipped strategies beside the crossover: a feature + model signal strategy that trades on a classifier served by the inference server, and a regime-aware risk-parity allocation that de-risks in the stressed volatility regime.
 - `ultimate_nb.live.strategy`: The interface a strategy implements, the context it trades through, loading strategies from settings, and the built-in moving-average crossover.
 - `ultimate_nb.live.system`: Assembles one book: market data -> bus -> strategy -> pre-trade risk -> OMS -> paper broker -> fills -> positions and P&L, with metrics, health, a journal and recovery.
 - `ultimate_nb.ml.generative`: A conditional WGAN-GP with a causal TCN generator for multi-asset daily returns, block-bootstrap, GARCH(1,1)-t and Gaussian baselines, a stylized-facts report, stress scenarios for `risk.stress` and Parquet export.

@@ -1,4 +1,4 @@
-"""Shipped strategies beside the crossover: a feature + model signal strategy that trades on a classifier served by the inference server.
+"""Shipped strategies beside the crossover: a feature + model signal strategy that trades on a classifier served by the inference server, and a regime-aware risk-parity allocation that de-risks in the stressed volatility regime.
 
 Conventions: these strategies run in the live book and in `run_backtest` unchanged; they read
 their inputs only through the book's context (`ctx.feature_vector`, `ctx.predict`) and trade only
@@ -9,6 +9,18 @@ bar's close > this bar's close), and holds `order_qty` shares while that probabi
 `threshold`, flat (or short, if `long_only=False`) while it is at most `1 - threshold`, and keeps
 its position in between. The model maps raw feature values to the probability: the
 standardisation is inside it.
+`RegimeAllocation` allocates `capital` across its symbols with risk-parity (ERC), minimum-variance
+or equal weights of the last `lookback` daily returns (Ledoit-Wolf covariance), scaled to
+`calm_gross` of capital in the calm regimes and `stressed_gross` in the stressed one: the
+highest-volatility state of a Gaussian HMM (`analytics.regime`) of the equal-weight return of its
+symbols. The HMM is fitted only on rows the strategy has already seen: once on the first
+`train_bars` returns (its warm-up history), then again on all rows seen every `refit_every` rows if
+that is > 0; between fits its filtered probabilities are updated one row at a time with the
+forward filter (`RegimeModel.filter_step`), so no decision uses a later bar. A row is one close
+time with a bar of every symbol (a missing bar carries the last close). It rebalances every
+`rebalance_every` rows (or every `rebalance_s` seconds of the book's clock through
+`ctx.schedule`) and at once when the regime changes; it enters the stressed regime when
+P(stressed) >= `stress_prob` and leaves it when P(stressed) <= `calm_prob`.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/strategies.html.md"""
 
@@ -23,15 +35,18 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
 from ..analytics.features import compute_features, default_specs
+from ..analytics.portfolio import covariance, mean_variance, risk_parity
+from ..analytics.regime import fit_regimes
 from ..core.events import Bar
 from .strategy import Strategy
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'SIGNAL_FEATURES', 'signal_dataset', 'fit_signal_mlp', 'SignalStrategy', 'replay_bars']
+__all__ = ['log', 'SIGNAL_FEATURES', 'signal_dataset', 'fit_signal_mlp', 'SignalStrategy', 'replay_bars', 'RegimeAllocation']
 
 # %% ../../nbs/90_live/01a_strategies.ipynb #5a000006
 SIGNAL_FEATURES = ("ret_1", "ret_5", "ret_21", "rvol_21", "rvol_63", "vol_ratio_21_252", "zclose_21",
@@ -154,3 +169,198 @@ def replay_bars(feed: Any) -> list[Bar]:
         out += [ev for ev in feed.step() if isinstance(ev, Bar)]
     feed.reset()
     return out
+
+# %% ../../nbs/90_live/01a_strategies.ipynb #5b000002
+class RegimeAllocation(Strategy):
+    "Risk-parity (or min-variance) weights of its symbols, scaled down while a volatility HMM says 'stressed'."
+
+    def __init__(
+        self,
+        symbols: Sequence[str] = (),        # instruments it allocates across (settings' `symbols` override)
+        capital: float = 1_000_000.0,       # USD the weights apply to at gross exposure 1
+        weights: str = "erc",               # "erc" (risk parity), "min_variance" or "equal"
+        calm_gross: float = 1.0,            # gross exposure (fraction of capital) in the calm regimes
+        stressed_gross: float = 0.25,       # gross exposure in the stressed (highest-volatility) regime
+        stress_prob: float = 0.5,           # filtered P(stressed) at or above which the book de-risks
+        calm_prob: float = 0.2,             # ... and at or below which it re-risks (hysteresis)
+        rebalance_every: int = 21,          # bars between rebalances (and at every regime change)
+        rebalance_s: float | None = None,   # rebalance on a clock timer every this many seconds instead
+        lookback: int = 126,                # return rows for the covariance (Ledoit-Wolf)
+        train_bars: int = 504,              # return rows before the first HMM fit (warm-up)
+        refit_every: int = 0,               # refit on all rows seen every this many rows; 0: fit once
+        n_states: int = 2,                  # HMM states, 2 to 4; the highest-volatility one is 'stressed'
+        seed: int = 0,                      # HMM restarts' seed
+        strategy_id: str = "regime",
+    ):
+        super().__init__()
+        if weights not in ("erc", "min_variance", "equal"):
+            raise ValueError(f"weights must be 'erc', 'min_variance' or 'equal', was {weights!r}")
+        for name, v in (("capital", capital), ("calm_gross", calm_gross)):
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be a finite number > 0, was {v!r}")
+        if not (isinstance(stressed_gross, (int, float)) and 0 <= stressed_gross <= calm_gross):
+            raise ValueError(f"stressed_gross must be in [0, calm_gross={calm_gross}], was {stressed_gross!r}")
+        if not 0 < calm_prob <= stress_prob < 1:
+            raise ValueError(f"need 0 < calm_prob <= stress_prob < 1, was calm_prob={calm_prob!r}, "
+                             f"stress_prob={stress_prob!r}")
+        for name, v, lo in (("rebalance_every", rebalance_every, 1), ("lookback", lookback, 20),
+                            ("train_bars", train_bars, 10 * n_states), ("refit_every", refit_every, 0)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ValueError(f"{name} must be an integer >= {lo}, was {v!r}")
+        if lookback > train_bars:
+            raise ValueError(f"lookback must be <= train_bars={train_bars}, was {lookback!r}")
+        if rebalance_s is not None and not rebalance_s > 0:
+            raise ValueError(f"rebalance_s must be > 0 or None, was {rebalance_s!r}")
+        if n_states not in (2, 3, 4):
+            raise ValueError(f"n_states must be 2, 3 or 4, was {n_states!r}")
+        self.symbols, self.capital, self.weights = tuple(symbols), float(capital), weights
+        self.calm_gross, self.stressed_gross, self.stress_prob = float(calm_gross), float(stressed_gross), stress_prob
+        self.calm_prob = calm_prob
+        self.rebalance_every, self.rebalance_s, self.lookback = rebalance_every, rebalance_s, lookback
+        self.train_bars, self.refit_every, self.n_states, self.seed = train_bars, refit_every, n_states, seed
+        self.strategy_id = strategy_id
+        self.model: Any = None              # the fitted `analytics.regime.RegimeModel`
+        self.fits: list[int] = []           # row count of each fit's sample (no row after it was used)
+        self.prob: np.ndarray | None = None # filtered regime probabilities after the last row
+        self.stressed = False
+        self.records: list[dict] = []       # one per complete row: time, P(stressed), regime, exposure
+        self.rebalances: list[dict] = []    # one per rebalance: time, gross, weights
+        self._times: list[int] = []
+        self._closes: list[np.ndarray] = []
+        self._rets: list[np.ndarray] = []
+        self._pending: dict[str, float] = {}
+        self._pending_ts: int | None = None
+        self._since = rebalance_every       # rows since the last rebalance: the first ready row rebalances
+        self._since_fit = 0
+
+    @property
+    def warmup_bars(self) -> int:
+        "Bars per symbol before the first HMM fit: `train_bars` returns need one more close."
+        return self.train_bars + 1
+
+# %% ../../nbs/90_live/01a_strategies.ipynb #5b000003
+@patch
+def _universe(self: RegimeAllocation) -> tuple[str, ...]:
+    u = self.symbols or (tuple(self.ctx.instruments) if getattr(self.ctx, "instruments", None) else ())
+    if not u:
+        raise ValueError(f"symbols must name the instruments strategy {self.strategy_id!r} allocates across, was ()")
+    return u
+
+
+@patch
+def _add(self: RegimeAllocation, bar: Bar, live: bool) -> None:
+    "Collect `bar`; once every symbol's bar of its close time is in, process that row."
+    u = self._universe()
+    if bar.instrument_id not in u:
+        return
+    if bar.ts_event != self._pending_ts:
+        if self._pending and self._closes:          # a symbol had no bar: carry its last close, no trade
+            last = dict(zip(u, self._closes[-1]))
+            self._row(self._pending_ts, np.array([self._pending.get(s, last[s]) for s in u]), False)
+        self._pending, self._pending_ts = {}, bar.ts_event
+    self._pending[bar.instrument_id] = bar.close
+    if len(self._pending) == len(u):
+        closes = np.array([self._pending[s] for s in u])
+        self._pending = {}
+        self._row(bar.ts_event, closes, live)
+
+
+@patch
+def _row(self: RegimeAllocation, ts: int, closes: np.ndarray, live: bool) -> None:
+    "Update returns and the regime filter with one complete row; rebalance when due."
+    if self._closes:
+        r = closes / self._closes[-1] - 1.0
+        self._rets.append(r)
+        self._update_regime(float(r.mean()))
+    self._times.append(ts)
+    self._closes.append(closes)
+    if self.prob is None:
+        return
+    p = self.prob[-1]
+    flip = p >= self.stress_prob if not self.stressed else p <= self.calm_prob
+    self.stressed ^= bool(flip)
+    self._since += 1
+    due = flip or (self.rebalance_s is None and self._since >= self.rebalance_every)
+    if live and due and len(self._rets) >= self.lookback:
+        self._rebalance(ts)
+    if live:
+        gross = sum(abs(self.ctx.own_position(s)) * c for s, c in zip(self._universe(), closes))
+        self.records.append({"ts": ts, "p_stressed": float(self.prob[-1]), "stressed": self.stressed,
+                             "exposure": gross / self.capital})
+
+# %% ../../nbs/90_live/01a_strategies.ipynb #5b000004
+@patch
+def _update_regime(self: RegimeAllocation, r: float) -> None:
+    "Fit the HMM on the equal-weight returns seen so far when due; else one forward-filter step."
+    n = len(self._rets)
+    due = (self.model is None and n >= self.train_bars) or (
+        self.model is not None and self.refit_every and self._since_fit >= self.refit_every)
+    if due:
+        mkt = np.array([x.mean() for x in self._rets])
+        self.model = fit_regimes(mkt, self.n_states, "hmm", n_init=3, seed=self.seed)
+        self.prob = self.model.filtered.to_numpy()[-1]
+        self.fits.append(n)
+        self._since_fit = 0
+        log.info("regime model fitted strategy=%s rows=%d variances=%s", self.strategy_id, n, self.model.variances)
+    elif self.model is not None:
+        self.prob = self.model.filter_step(self.prob, r)
+        self._since_fit += 1
+
+
+@patch
+def target_weights(self: RegimeAllocation) -> pd.Series:
+    "Return the weights (sum to 1) of the last `lookback` return rows by the `weights` method."
+    u = list(self._universe())
+    if len(self._rets) < self.lookback:
+        raise ValueError(f"target_weights needs {self.lookback} return rows, had {len(self._rets)}")
+    if self.weights == "equal":
+        return pd.Series(1.0 / len(u), u, name="equal")
+    cov = covariance(pd.DataFrame(np.array(self._rets[-self.lookback:]), columns=u), "ledoit_wolf")
+    if self.weights == "erc":
+        return risk_parity(cov)
+    return mean_variance(None, cov, "min_variance")
+
+
+@patch
+def _rebalance(self: RegimeAllocation, ts: int) -> None:
+    "Trade every symbol toward gross x weight x capital at the last closes."
+    w = self.target_weights()
+    gross = self.stressed_gross if self.stressed else self.calm_gross
+    for s, c in zip(self._universe(), self._closes[-1]):
+        self.target(s, int(gross * w[s] * self.capital // c), ts)
+    self._since = 0
+    self.rebalances.append({"ts": ts, "stressed": self.stressed, "gross": gross, **w.round(6).to_dict()})
+
+# %% ../../nbs/90_live/01a_strategies.ipynb #5b000005
+@patch
+def on_history(self: RegimeAllocation, bar: Bar) -> None:
+    "Collect a past bar (regime filter and returns), without trading."
+    self._add(bar, live=False)
+
+
+@patch
+def on_start(self: RegimeAllocation, ctx: Any) -> None:
+    "Keep the context; arm the rebalance timer when `rebalance_s` is set."
+    self.ctx = ctx
+    if self.rebalance_s is not None:
+        ctx.schedule(self.rebalance_s)
+
+
+@patch
+def on_bar(self: RegimeAllocation, bar: Bar) -> None:
+    "Collect `bar`; on a complete row update the regime and rebalance when due or when the regime flips."
+    self._add(bar, live=True)
+
+
+@patch
+def on_timer(self: RegimeAllocation, ts_ns: int) -> None:
+    "Rebalance on the clock (with `rebalance_s`) once the model is fitted."
+    if self.prob is not None and len(self._rets) >= self.lookback:
+        self._rebalance(ts_ns)
+
+
+@patch(as_prop=True)
+def decisions(self: RegimeAllocation) -> pd.DataFrame:
+    "Return the per-row records (P(stressed), regime, gross exposure) indexed by UTC close time."
+    df = pd.DataFrame(self.records, columns=["ts", "p_stressed", "stressed", "exposure"])
+    return df.set_index(pd.to_datetime(df.pop("ts"), utc=True))
