@@ -1,5 +1,5 @@
-"""Decision explanations in the loop: a SignalStrategy whose orders record their feature vector in a
-DecisionExplainer (the hook the lead adds to SignalStrategy), run through `run_backtest` on the S&P 500
+"""Decision explanations in the loop: a SignalStrategy whose orders record their feature vector in the
+book's DecisionExplainer, run through `run_backtest` on the S&P 500
 with the classifier served as TorchScript by the book's inference server, then explained by client
 order id; and an `explain_report` of the served model saved per model version."""
 
@@ -18,30 +18,6 @@ from ultimate_nb.ml.explain import DecisionExplainer, explain_report, server_mod
 from ultimate_nb.ml.inference import InferenceServer, TorchBackend
 
 
-class ExplainedSignal(SignalStrategy):
-    "SignalStrategy plus the explainer hook: observe every scored vector, record the one behind each order."
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.explainer = DecisionExplainer(lambda m, X: self.ctx.predict(m, X),
-                                           lambda m: self.ctx.system.inference.model(m).version,
-                                           capacity=64, nsamples=128)
-        self._x: np.ndarray | None = None
-
-    def on_bar(self, bar):
-        x = self.ctx.feature_vector(bar.instrument_id)
-        self._x = x if np.isfinite(x).all() else None
-        if self._x is not None:
-            self.explainer.observe(self.model, x)
-        super().on_bar(bar)
-
-    def target(self, instrument_id, qty, reason_ts=None):
-        s = super().target(instrument_id, qty, reason_ts)
-        if s is not None and self._x is not None:
-            self.explainer.record(s.order.client_order_id, self.model, self._x, self.features, reason_ts)
-        return s
-
-
 @pytest.fixture(scope="module")
 def signal_model(tmp_path_factory):
     import torch
@@ -57,8 +33,9 @@ def test_orders_of_a_signal_backtest_are_explained_by_client_order_id(signal_mod
     settings = Settings(inference={"models": {"signal": {"path": str(path), "backend": "torchscript"}}})
     history = replay_bars(replay_from_spec("replay:sp500", start="2015-01-01", end="2016-01-01"))
     feed = replay_from_spec("replay:sp500", start="2016-01-01", end="2016-07-01")
-    sig = ExplainedSignal(threshold=0.5, order_qty=10)
+    sig = SignalStrategy(threshold=0.5, order_qty=10)       # the book gives it its DecisionExplainer
     res = run_backtest(sig, feed, settings, history=history)
+    assert sig.explainer is not None
     coids = list(res.fills["client_order_id"].unique())
     assert coids and all(c in sig.explainer for c in coids[-64:])
     r = sig.explainer.explanation(coids[-1])

@@ -27,6 +27,7 @@ EXTRA_PACKAGES = {
     "apps": ("voila", "ipywidgets"),
     "alpaca": ("alpaca",),  # msgpack too, but dask needs it as well
     "data": ("bokeh_sampledata", "skfolio", "gym_anytrading"),
+    "explain": ("shap", "lime"),
 }
 # modules that need an extra (by module prefix)
 NEEDS = {
@@ -35,6 +36,7 @@ NEEDS = {
     "ultimate_nb.core.parallel": ("dask",),
     "ultimate_nb.execution.alpaca": ("alpaca",),
     "ultimate_nb.pipelines.": ("pipelines",),
+    "ultimate_nb.live.strategies": ("optim", "ml"),   # the example strategies: portfolio weights, models
 }
 
 MODULES = sorted(

@@ -53,6 +53,7 @@ from ultimate_nb.core.events import (
 )
 from ..core.metrics import CONTENT_TYPE
 from ..execution.oms import OMSHalted
+from ..ml.explain import add_explain_routes
 from ..ml.inference import add_predict_routes
 from ..execution.pretrade import TradingStateChanged
 from .system import TradingSystem
@@ -220,6 +221,7 @@ def create_rest_app(
     _add_order_routes(app, system, auth)
     add_predict_routes(app, system.inference, auth)   # POST /api/v1/predict/{model}, GET /api/v1/models
     _add_chain_routes(app, system, auth)
+    add_explain_routes(app, system.explainer, auth)   # GET /api/v1/explanations/{client_order_id}
     _add_config_routes(app, system, auth)
     _add_control_routes(app, system, auth)
     return app

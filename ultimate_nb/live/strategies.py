@@ -142,6 +142,7 @@ class SignalStrategy(Strategy):
         self.order_qty, self.long_only, self.strategy_id = order_qty, long_only, strategy_id
         self._warm = max(specs[f].warmup for f in self.features) + 1
         self.last_prob: dict[str, float] = {}
+        self.explainer = None         # an ml.explain.DecisionExplainer; the book sets its own
 
     @property
     def warmup_bars(self) -> int:
@@ -155,10 +156,15 @@ class SignalStrategy(Strategy):
             return
         p = float(self.ctx.predict(self.model, x)[0, 0])
         self.last_prob[bar.instrument_id] = p
+        if self.explainer is not None:
+            self.explainer.observe(self.model, x)          # the background of later explanations
+        sent = None
         if p >= self.threshold:
-            self.target(bar.instrument_id, self.order_qty, bar.ts_event)
+            sent = self.target(bar.instrument_id, self.order_qty, bar.ts_event)
         elif p <= 1 - self.threshold:
-            self.target(bar.instrument_id, 0 if self.long_only else -self.order_qty, bar.ts_event)
+            sent = self.target(bar.instrument_id, 0 if self.long_only else -self.order_qty, bar.ts_event)
+        if sent is not None and self.explainer is not None:   # why: retrievable by client order id
+            self.explainer.record(sent.order.client_order_id, self.model, x, self.features, bar.ts_event)
 
 # %% ../../nbs/90_live/01a_strategies.ipynb #5a000015
 def replay_bars(feed: Any) -> list[Bar]:

@@ -47,6 +47,7 @@ from ..data.book import BookFeed, book_from_spec, is_book_spec
 from ..data.historical import Replay, replay_from_spec
 from ..data.simulator import MarketSimulator
 from ..execution.oms import OMS, OMSHalted
+from ..ml.explain import DecisionExplainer
 from ..ml.inference import InferenceServer
 from ..execution.paper import PaperBroker
 from ..execution.pretrade import Denial, PreTradeRisk, TradingControls, TradingState, TradingStateChanged
@@ -103,9 +104,13 @@ class TradingSystem:
         # models for strategies and the hedging engine; a model that does not load stops the start
         self.inference = InferenceServer.from_settings(self.settings.inference, registry=self.metrics.registry,
                                                        clock=self.clock)
+        self.explainer = DecisionExplainer.from_server(self.inference)   # why a model strategy traded
         restored = self.broker.restore(self.oms.open_orders())
         self.strategies = self._make_strategies(strategy)
         self.strategy = self.strategies[0]            # the first (the only one in most books)
+        for s in self.strategies:                     # model strategies record their decisions here
+            if getattr(s, "explainer", False) is None:
+                s.explainer = self.explainer
         self.marks: dict[str, float] = {}
         self._marks_ts = 0
         self._pending_timers: list[tuple] = []
