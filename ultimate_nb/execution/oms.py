@@ -28,6 +28,7 @@ import json
 import logging
 import time
 from collections import Counter
+from itertools import chain
 from dataclasses import replace
 from typing import Any, Callable, Iterable
 
@@ -355,7 +356,8 @@ def snapshot(self: OMS) -> int | None:
         if cid not in live:
             live[cid], recent = dict.__getitem__(self.orders, cid), recent + 1
     archived = [c for c in self._seqs if c not in live]      # only their id and journal seqs
-    seqs = np.array([self._seqs[c] for c in archived], dtype=np.int64).reshape(-1, 2)
+    seqs = np.fromiter(chain.from_iterable(map(self._seqs.__getitem__, archived)), dtype=np.int64,
+                       count=2 * len(archived)).reshape(-1, 2)
     a = self.account
     body = {"v": 1, "seq": self._last_seq, "opened": self._opened,
             "account": [a.cash, a.ts_last, [to_record(p) for p in a.positions]],
