@@ -8,6 +8,9 @@ Usage: `python benchmarks/live_loop.py [--quick] [--out PATH]`
   book      TradingSystem.run_simulated over 1 simulated hour (events/s), and the latency of
             `submit_order` for market orders (OMS + pre-trade risk + paper broker + journal)  vs
             bare `PaperBroker.submit` of the same orders (no OMS, no risk, no journal)
+  restart   OMS restart with N orders in the journal (4 entries each: order, submitted, accepted,
+            filled; 1 in 1000 left open): snapshot + tail replay  vs  full replay of the journal,
+            plus the cost of writing the snapshot (N = 20k, 200k, 1M; 2k with --quick)
 
 Each measurement is repeated and the median kept; times come from `time.perf_counter_ns`.
 Prints a table and machine info, and writes the numbers as JSON (default
@@ -34,7 +37,9 @@ from ultimate_nb.core.bus import MessageBus
 from ultimate_nb.core.clock import SimClock, ns_from_datetime
 from ultimate_nb.core.config import load_settings
 from ultimate_nb.core.events import Order, Quote
-from ultimate_nb.core.store import Journal, make_engine
+from ultimate_nb.core.events import Instrument
+from ultimate_nb.core.store import Journal, SnapshotStore, make_engine
+from ultimate_nb.execution.oms import OMS
 from ultimate_nb.execution.paper import PaperBroker
 from ultimate_nb.live.system import TradingSystem
 
@@ -50,9 +55,11 @@ FULL = dict(
     orders=2_000,
     repeats=5,
     book_repeats=3,
+    restart_orders=(20_000, 200_000, 1_000_000),
 )
 QUICK = dict(
-    bus_events=5_000, journal_appends=100, book_hours=0.02, orders=100, repeats=2, book_repeats=1
+    bus_events=5_000, journal_appends=100, book_hours=0.02, orders=100, repeats=2, book_repeats=1,
+    restart_orders=(2_000,),
 )
 
 
@@ -271,6 +278,65 @@ def bench_orders(n: int, repeats: int) -> dict[str, float]:
     }
 
 
+_ROWS = (  # (type, payload) templates of one order's life; %(i)d is the order number
+    ("Order", '{"client_order_id":"r-%(i)d","instrument_id":"AAPL","side":%(side)d,"qty":100,"order_type":"market",'
+              '"limit_price":null,"stop_price":null,"tif":"day","strategy_id":"bench","ts_init":%(ts)d,"type":"Order"}'),
+    ("OrderSubmitted", '{"client_order_id":"r-%(i)d","ts_event":%(ts)d,"ts_init":%(ts)d,"type":"OrderSubmitted"}'),
+    ("OrderAccepted", '{"client_order_id":"r-%(i)d","venue_order_id":"v-%(i)d","ts_event":%(ts)d,"ts_init":%(ts)d,'
+                      '"type":"OrderAccepted"}'),
+    ("OrderFilled", '{"client_order_id":"r-%(i)d","fill_id":"x-%(i)d","instrument_id":"AAPL","side":%(side)d,'
+                    '"qty":100,"price":%(px)r,"fee":0.5,"liquidity":"taker","ts_event":%(ts)d,"ts_init":%(ts)d,'
+                    '"type":"OrderFilled"}'),
+)
+
+
+def _write_orders(db: Path, lo: int, hi: int) -> None:
+    "Insert the journal rows of orders lo..hi-1 in bulk (raw sqlite3, one transaction); 1 in 1000 stays open."
+    def rows():
+        for i in range(lo, hi):
+            v = {"i": i, "side": 1 if i % 2 else -1, "ts": START_NS + i, "px": 100.0 + i % 50 / 4}
+            for k, (typ, tpl) in enumerate(_ROWS):
+                if k == 3 and i % 1000 == 999:
+                    break
+                yield START_NS + i, "orders", typ, tpl % v
+    with sqlite3.connect(db) as con:
+        con.executemany("INSERT INTO journal (ts_ns, stream, type, payload) VALUES (?, ?, ?, ?)", rows())
+
+
+def bench_restart(n: int, tail: int = 1_000) -> dict[str, float]:
+    "Return restart seconds with `n` orders journaled: full replay vs snapshot + `tail` orders after it."
+    inst = {"AAPL": Instrument.equity("AAPL")}
+    with tempfile.TemporaryDirectory() as d:
+        journal = Journal(make_engine(var_dir=d))
+        journal.append("orders", "AccountOpened", {"cash": 1e9}, START_NS)
+        t0 = time.perf_counter()
+        _write_orders(Path(d) / "ultimate.db", 0, n)
+        write_s = time.perf_counter() - t0
+        full = OMS(journal, SimClock(start_ns=START_NS), inst)
+        t0 = time.perf_counter()
+        full.recover(snapshots=SnapshotStore(journal.engine), every=0)
+        full_s = time.perf_counter() - t0
+        snap_seq = full.snapshot()
+        snapshot_s, snap = full.last_snapshot_s, full.snapshots.latest("oms")
+        _write_orders(Path(d) / "ultimate.db", n, n + tail)
+        again = OMS(Journal(make_engine(var_dir=d)), SimClock(start_ns=START_NS), inst)
+        t0 = time.perf_counter()
+        replayed = again.recover(snapshots=SnapshotStore(again.journal.engine))
+        snap_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        again.order("r-1")                                  # an archived order, rebuilt from the journal
+        lookup_ms = (time.perf_counter() - t0) * 1e3
+        ok = (again.snapshot_seq == snap_seq and len(again.orders) == n + tail
+              and len(again.open_orders()) == (n + tail) // 1000 and again.order("r-1") == full.order("r-1"))
+        journal.close()
+        again.journal.close()
+    return {"orders": n, "tail_orders": tail, "journal_entries": snap_seq, "write_s": write_s,
+            "full_replay_s": full_s, "full_us_per_order": full_s / n * 1e6,
+            "snapshot_write_s": snapshot_s, "snapshot_mb": len(snap.state["body"]) / 1e6,
+            "snapshot_restart_s": snap_s, "tail_entries_replayed": replayed,
+            "archived_lookup_ms": lookup_ms, "speedup": full_s / snap_s, "consistent": ok}
+
+
 # -- REPORT --
 
 
@@ -313,6 +379,9 @@ def table(res: dict[str, Any]) -> str:
             f"{o['ratio_p99']:.1f}",
         ),
     ]
+    for x in res.get("restart", []):
+        rows.append((f"restart, {x['orders']:,} orders", f"{x['snapshot_restart_s']:.2f}",
+                     f"{x['full_replay_s']:.2f}", "s", f"{x['speedup']:.0f}x"))
     head = ("benchmark", "ours", "reference", "unit", "ratio")
     w = [max(len(x[i]) for x in (head, *rows)) for i in range(5)]
 
@@ -328,7 +397,11 @@ def table(res: dict[str, Any]) -> str:
             "  ".join("-" * n for n in w),
             *map(line, rows),
             "references: bus = 3 direct calls; journal = sqlite3 INSERT + COMMIT, same pragmas; "
-            "order = bare PaperBroker.submit (no OMS, risk, journal)",
+            "order = bare PaperBroker.submit (no OMS, risk, journal); restart = snapshot + 1,000-order "
+            "tail vs full journal replay",
+            *(f"  {x['orders']:,} orders: snapshot written in {x['snapshot_write_s']:.2f} s "
+              f"({x['snapshot_mb']:.1f} MB), archived-order lookup {x['archived_lookup_ms']:.1f} ms"
+              for x in res.get("restart", [])),
         ]
     )
 
@@ -347,6 +420,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "journal": bench_journal(p["journal_appends"], p["repeats"]),
         "run_simulated": bench_run_simulated(p["book_hours"], p["book_repeats"]),
         "orders": bench_orders(p["orders"], p["book_repeats"]),
+        "restart": [bench_restart(n) for n in p["restart_orders"]],
     }
     res["wall_s"] = time.perf_counter() - t0
     return res

@@ -35,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -291,7 +292,7 @@ class Snapshot:
 
 
 class SnapshotStore:
-    "Append-only table of component snapshots, next to the journal."
+    "Table of component snapshots, next to the journal (saved append-only; `prune` drops old ones)."
 
     def __init__(self, engine: Engine):
         self.engine, self.metadata = engine, MetaData()
@@ -326,3 +327,15 @@ class SnapshotStore:
         if r is None:
             return None
         return Snapshot(r.name, int(r.seq), int(r.ts_ns), json.loads(r.state))
+
+    def prune(self, name: str, keep: int = 2) -> int:
+        "Delete all but the newest `keep` snapshots of component `name`; return how many were deleted."
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+            raise ValueError(f"keep must be an integer >= 1, was {keep!r}")
+        t = self.table
+        newest = select(t.c.id).where(t.c.name == name).order_by(t.c.id.desc()).limit(keep)
+        with self.engine.begin() as conn:
+            ids = [r[0] for r in conn.execute(newest)]
+            if len(ids) < keep:
+                return 0
+            return conn.execute(delete(t).where(t.c.name == name, t.c.id < ids[-1])).rowcount

@@ -10,8 +10,10 @@ any other illegal transition means our view and the venue's disagree, so the OMS
 closed) and refuses new orders until an operator looks. Queries are cheap on the hot path: open
 orders are indexed by client order id and by instrument, and each strategy's own position (the
 sum of the fills of the orders carrying its `strategy_id`) is kept next to the book's, all
-updated on every committed event and rebuilt by `recover()`. Quantities are integers, money
-float64.
+updated on every committed event and rebuilt by `recover()`. Restart stays fast as the journal
+grows: given a `SnapshotStore`, the OMS saves a checksummed snapshot every N journaled entries (or T
+seconds), and `recover()` loads the newest one and replays only the entries after its `seq`.
+Quantities are integers, money float64.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/70_execution/oms.html.md"""
 
@@ -20,30 +22,78 @@ Docs: https://ultimate-nb.github.io/ultimate_nb/70_execution/oms.html.md"""
 # %% ../../nbs/70_execution/01_oms.ipynb #e20b9a9f
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import logging
+import time
 from collections import Counter
+from itertools import chain
 from dataclasses import replace
 from typing import Any, Callable, Iterable
 
+import numpy as np
 from fastcore.basics import patch
 
 from ultimate_nb.core.events import (
     AccountState, Instrument, InvalidOrderTransition, Order, OrderEvent, OrderFilled, OrderState,
     OrderStatus, Position, from_record, to_record,
 )
-from ..core.store import Journal
+from ..core.store import Journal, SnapshotStore
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'STREAM', 'OMSHalted', 'OMS']
+__all__ = ['log', 'STREAM', 'SNAPSHOT', 'OMSHalted', 'OrderMap', 'OMS']
 
 # %% ../../nbs/70_execution/01_oms.ipynb #e6efeb50
 STREAM = "orders"
+SNAPSHOT = "oms"        # the OMS's name in the snapshot store
 
 
 class OMSHalted(RuntimeError):
     "The OMS found an inconsistency and stopped accepting orders (fail closed)."
+
+
+class OrderMap(dict):
+    "Every known order by client order id; orders archived by a snapshot load from the journal when first asked for."
+
+    def __init__(self, oms: "OMS"):
+        super().__init__()
+        self._oms = oms     # its `_seqs` knows every client order id; `_load_archived` rebuilds one
+
+    def get(self, cid, default=None):
+        v = dict.get(self, cid)
+        if v is None and cid in self._oms._seqs:
+            v = self._oms._load_archived(cid)
+        return default if v is None else v
+
+    def __missing__(self, cid):
+        if cid in self._oms._seqs:
+            return self._oms._load_archived(cid)
+        raise KeyError(cid)
+
+    def __contains__(self, cid) -> bool:
+        return cid in self._oms._seqs
+    def __len__(self) -> int:
+        return len(self._oms._seqs)
+    def _full(self) -> OrderMap:
+        if dict.__len__(self) != len(self._oms._seqs):
+            self._oms._load_all_archived()
+        return self
+    def __iter__(self):
+        return dict.__iter__(self._full())
+    def keys(self):
+        return dict.keys(self._full())
+    def values(self):
+        return dict.values(self._full())
+    def items(self):
+        return dict.items(self._full())
+    def __eq__(self, other) -> bool:
+        return dict.__eq__(self._full(), other._full() if isinstance(other, OrderMap) else other)
+    def __ne__(self, other) -> bool:
+        return not self == other
+    __hash__ = None
 
 
 class OMS:
@@ -60,15 +110,20 @@ class OMS:
         self.journal, self.clock, self.instruments = journal, clock, dict(instruments)
         self.initial_cash = float(initial_cash)
         self.publish = publish or (lambda ev: None)
-        self.orders: dict[str, OrderState] = {}
         self.account = AccountState(cash=self.initial_cash)
         self.halted: str | None = None
         self.stats: Counter = Counter()
         self._opened = False
+        self.snapshots: SnapshotStore | None = None   # set by `recover(snapshots=...)`
+        self.snapshot_every, self.snapshot_seconds, self.keep_recent = 50_000, 0.0, 1_000
+        self.snapshot_seq = 0         # journal seq of the snapshot the last `recover` started from (0: none)
+        self.last_snapshot_s = 0.0    # seconds the last `snapshot()` took
+        self._last_seq, self._since_snapshot, self._snapshot_t = 0, 0, time.monotonic()
         self._reset_indexes()
 
     def _reset_indexes(self) -> None:
-        self._rank: dict[str, int] = {}                       # client order id -> creation order
+        self._seqs: dict[str, tuple[int, int]] = {}          # client order id -> (first, last) journal seq
+        self.orders: OrderMap = OrderMap(self)                # every order by client order id
         self._open: dict[str, OrderState] = {}                # open orders by client order id
         self._open_by_instrument: dict[str, dict[str, OrderState]] = {}
         self.strategy_positions: dict[tuple[str, str], int] = {}   # (strategy_id, instrument_id) -> qty
@@ -81,7 +136,7 @@ class OMS:
     def open_orders(self, instrument_id: str | None = None) -> list[OrderState]:
         "Return orders that can still fill (in `instrument_id`, or all), oldest first."
         d = self._open if instrument_id is None else self._open_by_instrument.get(instrument_id, {})
-        return sorted(d.values(), key=lambda s: self._rank[s.order.client_order_id]) if len(d) > 1 else list(d.values())
+        return sorted(d.values(), key=lambda s: self._seqs[s.order.client_order_id][0]) if len(d) > 1 else list(d.values())
 
     def working_qty(self, instrument_id: str) -> tuple[int, int]:
         "Return the open (leaves) quantity of working buy orders and of working sell orders in `instrument_id`."
@@ -127,7 +182,8 @@ def open(self: OMS) -> None:
     if self._opened:
         return
     if self.journal.last_seq() == 0 or not any(True for _ in self.journal.read(stream=STREAM, limit=1)):
-        self.journal.append(STREAM, "AccountOpened", {"cash": self.initial_cash}, self.clock.timestamp_ns())
+        self._last_seq = self.journal.append(STREAM, "AccountOpened", {"cash": self.initial_cash},
+                                             self.clock.timestamp_ns())
         self.account = AccountState(cash=self.initial_cash)
     self._opened = True
 
@@ -145,11 +201,12 @@ def new_order(self: OMS, order: Order) -> tuple[OrderState, bool]:
         raise OMSHalted(f"OMS halted: {self.halted}")
     if order.instrument_id not in self.instruments:
         raise ValueError(f"instrument_id must be a known symbol, was {order.instrument_id!r}")
-    self.journal.append_event(STREAM, order, ts_ns=order.ts_init or self.clock.timestamp_ns())
+    seq = self.journal.append_event(STREAM, order, ts_ns=order.ts_init or self.clock.timestamp_ns())
     state = OrderState(order, ts_last=order.ts_init)
+    self._seqs[order.client_order_id] = (seq, seq)
     self.orders[order.client_order_id] = state
-    self._rank[order.client_order_id] = len(self._rank)
     self.stats["orders"] += 1
+    self._written(seq)
     self.publish(order)
     return state, True
 
@@ -168,8 +225,10 @@ def apply(self: OMS, ev: OrderEvent) -> OrderState | None:
             log.warning("duplicate fill dropped fill_id=%s coid=%s", ev.fill_id, ev.client_order_id)
             return None
         return self._fail(str(e))
-    self.journal.append_event(STREAM, ev, ts_ns=ev.ts_event)
+    seq = self.journal.append_event(STREAM, ev, ts_ns=ev.ts_event)
+    self._seqs[ev.client_order_id] = (self._seqs[ev.client_order_id][0], seq)
     self._commit(new, ev)
+    self._written(seq)
     return new
 
 
@@ -184,6 +243,22 @@ def _commit(self: OMS, new: OrderState, ev: OrderEvent) -> None:
 
 
 @patch
+def _written(self: OMS, seq: int) -> None:
+    "Note that the state now covers journal entry `seq`; snapshot when due."
+    self._last_seq = seq
+    self._since_snapshot += 1
+    if self.snapshots is not None and (
+            (self.snapshot_every and self._since_snapshot >= self.snapshot_every)
+            or (self.snapshot_seconds and time.monotonic() - self._snapshot_t >= self.snapshot_seconds)):
+        try:
+            self.snapshot()
+        except Exception:                      # a failed snapshot costs a longer restart, never an order
+            self.stats["snapshot_errors"] += 1
+            self._since_snapshot, self._snapshot_t = 0, time.monotonic()
+            log.exception("OMS snapshot failed seq=%d", seq)
+
+
+@patch
 def _fail(self: OMS, reason: str):
     self.halted = reason
     log.critical("OMS halted reason=%s", reason)
@@ -191,27 +266,178 @@ def _fail(self: OMS, reason: str):
 
 # %% ../../nbs/70_execution/01_oms.ipynb #f34ab1c9
 @patch
-def recover(self: OMS) -> int:
-    "Rebuild orders, positions, cash and the indexes from the journal; return the number of records replayed."
-    self.orders, n = {}, 0
+def recover(
+    self: OMS,
+    snapshots: SnapshotStore | None = None,  # start from the newest OMS snapshot here, and save new ones
+    every: int | None = None,                # snapshot after this many journaled entries (0: never)
+    seconds: float | None = None,            # ... or after this many seconds with entries (0: never)
+) -> int:                                    # number of journal records replayed
+    "Rebuild orders, positions, cash and the indexes from the newest snapshot (if any) and the journal after it."
+    if snapshots is not None:
+        self.snapshots = snapshots
+    for name, v in (("every", every), ("seconds", seconds)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
+            raise ValueError(f"{name} must be a number >= 0, was {v!r}")
+    self.snapshot_every = self.snapshot_every if every is None else int(every)
+    self.snapshot_seconds = self.snapshot_seconds if seconds is None else float(seconds)
     self._reset_indexes()
-    self.account = AccountState(cash=self.initial_cash)
-    for entry in self.journal.read(stream=STREAM):
+    self.account, self._last_seq, self.snapshot_seq = AccountState(cash=self.initial_cash), 0, 0
+    snap = self.snapshots.latest(SNAPSHOT) if self.snapshots is not None else None
+    if snap is not None:
+        try:
+            self._restore(snap)
+        except Exception as e:                 # corrupt or from another journal: replay everything
+            log.warning("OMS snapshot unusable seq=%d (%s); full replay", snap.seq, e)
+            self.stats["snapshot_rejected"] += 1
+            self._reset_indexes()
+            self.account, self._last_seq, self.snapshot_seq = AccountState(cash=self.initial_cash), 0, 0
+    n = self._replay(self.snapshot_seq + 1)
+    self._since_snapshot, self._snapshot_t = 0, time.monotonic()
+    log.info("OMS recovered snapshot_seq=%d records=%d orders=%d open=%d",
+             self.snapshot_seq, n, len(self.orders), len(self._open))
+    return n
+
+
+@patch
+def _replay(self: OMS, from_seq: int) -> int:
+    "Apply the journal's order entries from `from_seq` on; return how many."
+    n = 0
+    for entry in self.journal.read(from_seq=from_seq, stream=STREAM):
         n += 1
+        self._last_seq = entry.seq
         if entry.type == "AccountOpened":
             self.account = AccountState(cash=float(entry.payload["cash"]))
             self._opened = True
             continue
         ev = from_record({**entry.payload, "type": entry.type})
         if isinstance(ev, Order):
+            self._seqs[ev.client_order_id] = (entry.seq, entry.seq)
             self.orders[ev.client_order_id] = OrderState(ev, ts_last=ev.ts_init)
-            self._rank[ev.client_order_id] = len(self._rank)
             continue
         state = self.orders.get(ev.client_order_id)
         if state is None:
             self._fail(f"journal seq {entry.seq}: event for unknown order {ev.client_order_id}")
         new = state.apply(ev)
+        self._seqs[ev.client_order_id] = (self._seqs[ev.client_order_id][0], entry.seq)
         self.orders[ev.client_order_id] = new
         self._track(new, ev)
-    log.info("OMS recovered records=%d orders=%d open=%d", n, len(self.orders), len(self._open))
     return n
+
+# %% ../../nbs/70_execution/01_oms.ipynb #5e1a0001
+def _state_row(s: OrderState, seqs: tuple[int, int]) -> list:
+    o = to_record(s.order)
+    del o["type"]
+    return [o, s.status.value, s.filled_qty, s.avg_fill_price, s.fees, s.venue_order_id, s.reason,
+            sorted(s.fill_ids), s.ts_last, *seqs]
+
+
+def _state_from_row(r: list) -> tuple[OrderState, tuple[int, int]]:
+    o, status, filled, avg, fees, venue, reason, fills, ts_last, first, last = r
+    return OrderState(Order(**o), OrderStatus(status), filled, avg, fees, venue, reason, frozenset(fills),
+                      ts_last), (first, last)
+
+
+def _b64(a: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(a, dtype="<i8").tobytes()).decode("ascii")
+
+
+@patch
+def snapshot(self: OMS) -> int | None:
+    "Save the state as of the last journaled order entry; return that seq (None when there is nothing yet)."
+    if self.snapshots is None:
+        raise ValueError("snapshots must be given to recover(snapshots=...) before snapshot(), was None")
+    if self._last_seq == 0:
+        return None
+    t0 = time.perf_counter()
+    live, recent = dict(self._open), 0                      # open orders, then the newest terminal ones
+    for cid in reversed(dict.keys(self.orders)):
+        if recent >= self.keep_recent:
+            break
+        if cid not in live:
+            live[cid], recent = dict.__getitem__(self.orders, cid), recent + 1
+    archived = [c for c in self._seqs if c not in live]      # only their id and journal seqs
+    seqs = np.fromiter(chain.from_iterable(map(self._seqs.__getitem__, archived)), dtype=np.int64,
+                       count=2 * len(archived)).reshape(-1, 2)
+    a = self.account
+    body = {"v": 1, "seq": self._last_seq, "opened": self._opened,
+            "account": [a.cash, a.ts_last, [to_record(p) for p in a.positions]],
+            "strategy_positions": [[s, i, q] for (s, i), q in self.strategy_positions.items()],
+            "live": [_state_row(s, self._seqs[c]) for c, s in live.items()],
+            "archived": archived, "first": _b64(seqs[:, 0]), "last": _b64(seqs[:, 1])}
+    text = json.dumps(body, separators=(",", ":"), allow_nan=False)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    self.snapshots.save(SNAPSHOT, self._last_seq, {"sha256": digest, "body": text}, self.clock.timestamp_ns())
+    self.snapshots.prune(SNAPSHOT, keep=2)
+    self._since_snapshot, self._snapshot_t = 0, time.monotonic()
+    self.last_snapshot_s = time.perf_counter() - t0
+    self.stats["snapshots"] += 1
+    log.info("OMS snapshot seq=%d orders=%d live=%d bytes=%d s=%.3f", self._last_seq, len(self._seqs),
+             len(live), len(text), self.last_snapshot_s)
+    return self._last_seq
+
+# %% ../../nbs/70_execution/01_oms.ipynb #5e1a0002
+@patch
+def _restore(self: OMS, snap) -> None:
+    "Load snapshot `snap` (checksum verified) into this emptied OMS."
+    text = snap.state["body"]
+    if hashlib.sha256(text.encode()).hexdigest() != snap.state["sha256"]:
+        raise ValueError("checksum mismatch")
+    body = json.loads(text)
+    if body["v"] != 1 or body["seq"] != snap.seq or snap.seq > self.journal.last_seq():
+        raise ValueError(f"snapshot seq {snap.seq} does not fit this journal")
+    first = np.frombuffer(base64.b64decode(body["first"]), dtype="<i8").tolist()
+    last = np.frombuffer(base64.b64decode(body["last"]), dtype="<i8").tolist()
+    if not len(first) == len(last) == len(body["archived"]):
+        raise ValueError("archived ids and seqs differ in length")
+    self._seqs = dict(zip(body["archived"], zip(first, last)))
+    rows = sorted((_state_from_row(r) for r in body["live"]), key=lambda x: x[1][0])
+    for s, seqs in rows:
+        cid = s.order.client_order_id
+        self._seqs[cid] = seqs
+        dict.__setitem__(self.orders, cid, s)
+        if s.status.is_open:
+            self._open[cid] = self._open_by_instrument.setdefault(s.order.instrument_id, {})[cid] = s
+    cash, ts_last, positions = body["account"]
+    self.account = AccountState(cash, tuple(from_record({**p, "type": "Position"}) for p in positions), ts_last)
+    self.strategy_positions = {(s, i): q for s, i, q in body["strategy_positions"]}
+    self._opened, self._last_seq, self.snapshot_seq = body["opened"], snap.seq, snap.seq
+
+
+@patch
+def _load_archived(self: OMS, cid: str) -> OrderState | None:
+    "Rebuild archived order `cid` from its own journal entries (between its first and last seq)."
+    first, last = self._seqs[cid]
+    state = None
+    for e in self.journal.read(from_seq=first, stream=STREAM):
+        if e.seq > last:
+            break
+        if e.payload.get("client_order_id") == cid:
+            ev = from_record({**e.payload, "type": e.type})
+            state = OrderState(ev, ts_last=ev.ts_init) if isinstance(ev, Order) else state.apply(ev)
+    if state is None:
+        raise RuntimeError(f"journal has no entries for archived order {cid} at seq {first}..{last}")
+    dict.__setitem__(self.orders, cid, state)
+    self.stats["archived_loads"] += 1
+    return state
+
+
+@patch
+def _load_all_archived(self: OMS) -> None:
+    "Rebuild every archived order in one pass over the journal (as slow as a full replay; listings only)."
+    if dict.__len__(self.orders) == len(self._seqs):
+        return
+    missing = {c: s for c, s in self._seqs.items() if not dict.__contains__(self.orders, c)}
+    lo, hi = min(s[0] for s in missing.values()), max(s[1] for s in missing.values())
+    built: dict[str, OrderState] = {}
+    for e in self.journal.read(from_seq=lo, stream=STREAM):
+        if e.seq > hi:
+            break
+        cid = e.payload.get("client_order_id")
+        if cid in missing:
+            ev = from_record({**e.payload, "type": e.type})
+            built[cid] = OrderState(ev, ts_last=ev.ts_init) if isinstance(ev, Order) else built[cid].apply(ev)
+    have = {c: dict.__getitem__(self.orders, c) for c in dict.keys(self.orders)}
+    dict.clear(self.orders)
+    for c in sorted(self._seqs, key=lambda c: self._seqs[c][0]):   # creation order, as after a full replay
+        dict.__setitem__(self.orders, c, have[c] if c in have else built[c])
+    log.info("OMS loaded archived orders n=%d", len(built))
