@@ -20,10 +20,6 @@ analytics_microstructure.quick.json with --quick).
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import sys
 import time
 from datetime import datetime, timezone
@@ -31,6 +27,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, main_for  # noqa: E402
 
 from ultimate_nb import __version__
 from ultimate_nb.analytics.microstructure import (
@@ -102,7 +101,8 @@ def _rel(a, b) -> float:
     return float(np.max(np.abs(a[ok] - b[ok]) / np.maximum(np.abs(b[ok]), 1e-12))) if ok.any() else float("nan")
 
 
-def run(quick: bool) -> dict:
+def run(quick: bool = False) -> dict:
+    t_start = time.perf_counter()
     p = QUICK if quick else FULL
     data = simulate(p["seconds"])
     q_ts, bp, bs, ap, as_, t_ts, price, size, side = data
@@ -148,7 +148,7 @@ def run(quick: bool) -> dict:
              "queue_imbalance": _rel(ref["quotes"].qi, qrows.queue_imbalance),
              "lr_sign": float(np.mean(ref["trades"].lr.to_numpy() == trows.lr_sign.to_numpy())),
              "roll": _rel(ref["trades"].roll, trows.roll)}
-    return {"quick": quick, "events": n_ev, "quotes": len(q_ts), "trades": len(t_ts), "features": len(FEATURES),
+    return {"quick": quick, "wall_s": time.perf_counter() - t_start, "events": n_ev, "quotes": len(q_ts), "trades": len(t_ts), "features": len(FEATURES),
             "stream": {"p50_us": float(np.percentile(lat, 50)), "p99_us": float(np.percentile(lat, 99)),
                        "mean_us": float(lat.mean()), "goal_p99_us": 50.0},
             "batch": {"total_s": t_batch, "per_event_us": t_batch / n_ev * 1e6},
@@ -156,15 +156,14 @@ def run(quick: bool) -> dict:
                        "note": "pandas VPIN does not split trades across buckets; Kyle/Amihud align intervals "
                                "differently, so only ofi, mlofi, queue_imbalance, lr_sign and roll are compared"},
             "max_parity_error": parity,
-            "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
-                        "loadavg": list(os.getloadavg()), "shared": "2-core machine shared with other jobs"},
+            "machine": machine_info("numba", "pandas"),
             "version": __version__, "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def table(res: dict) -> str:
     s, b, pd_ = res["stream"], res["batch"], res["pandas"]
     lines = [f"microstructure features: {res['features']} per event, {res['events']} events "
-             f"({res['quotes']} book rows, {res['trades']} trades); load avg {res['machine']['loadavg'][0]:.1f} "
+             f"({res['quotes']} book rows, {res['trades']} trades); load avg {res['machine']['load_average_1m']:.1f} "
              "(shared machine: tails are noisy)",
              f"{'path':<28}{'p50 us':>10}{'p99 us':>10}{'per event us':>14}",
              f"{'stream MicroCalculator':<28}{s['p50_us']:>10.1f}{s['p99_us']:>10.1f}{s['mean_us']:>14.1f}",
@@ -176,16 +175,7 @@ def table(res: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="a 2-minute session, one repeat (smoke test)")
-    ap.add_argument("--out", type=Path, default=None, help="JSON results path")
-    a = ap.parse_args(argv)
-    res = run(a.quick)
-    out = a.out or HERE / "results" / f"analytics_microstructure{'.quick' if a.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2))
-    print(table(res))
-    return 0
+    return main_for("analytics_microstructure", run, table, argv, doc=__doc__)
 
 
 if __name__ == "__main__":

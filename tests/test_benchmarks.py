@@ -29,6 +29,7 @@ def check_live_loop(res: dict) -> None:
     assert o["oms_stats"]["orders"] == o["orders"]  # every benchmark order reached the OMS
     assert o["oms_stats"].get("filled", 0) == o["orders"]  # and filled: nothing denied by risk
     assert o["journal_entries_per_order"] >= 4  # order, submitted, accepted, filled
+    assert res["restart"] and all(r["consistent"] for r in res["restart"])  # snapshot + tail == full replay
 
 
 def check_analytics_features(res: dict) -> None:
@@ -131,6 +132,17 @@ def check_inference(res: dict) -> None:
     assert finite_positive(res["goals"]["batching_speedup"], res["goals"]["p99_sync_onnxruntime_us"])
 
 
+def check_analytics_microstructure(res: dict) -> None:
+    assert res["features"] == 13 and res["trades"] > 50
+    assert res["max_parity_error"] <= 1e-12                  # streaming equals batch
+    for key in ("p50_us", "p99_us", "mean_us"):
+        assert math.isfinite(res["stream"][key]) and res["stream"][key] > 0, key
+    assert res["batch"]["per_event_us"] > 0 and res["pandas"]["per_event_us"] > 0
+    agree = res["pandas"]["agreement"]
+    assert agree["ofi"] < 1e-12 and agree["mlofi"] < 1e-12 and agree["roll"] < 1e-9
+    assert agree["lr_sign"] > 0.95
+
+
 # name -> (checks on the JSON, words the printed table must hold, seconds the quick run may take)
 CASES = {
     "live_loop": (check_live_loop, ("bus publish", "submit market order p99"), 10),
@@ -144,6 +156,8 @@ CASES = {
     "data_chain": (check_data_chain, ("OptionChain.update", "vollib", "goal"), None),
     "data_book": (check_data_book, ("book events/s", "delta ="), None),
     "ml_models": (check_ml_models, ("multitask", "bs_greeks", "TorchScript"), None),
+    "analytics_microstructure": (check_analytics_microstructure,
+                                 ("stream MicroCalculator", "p99", "pandas"), None),
     "inference": (check_inference, ("4 async clients", "server.predict, onnxruntime", "goal p99"),
                   None),
 }

@@ -228,14 +228,14 @@ def create_rest_app(
 
 # %% ../../nbs/90_live/03_api.ipynb #c4a1e0f1
 def _add_chain_routes(app: FastAPI, system: TradingSystem, auth: list) -> None:
-    @app.get("/api/v1/chains", dependencies=auth)
+    @app.get("/api/v1/chains", dependencies=auth, responses=_responses(401))
     async def chains():
         desk = system.chains
         return {"underlyings": {} if desk is None else {u: {"contracts": len(c), "updates": desk.updates[u]}
                                                         for u, c in desk.chains.items()}}
 
     @app.get("/api/v1/chains/{underlying}", dependencies=auth,
-             responses={404: {"description": "No valued chain for that underlying"}})
+             responses={**_responses(401, 422), 404: {"model": ErrorBody, "description": "No valued chain for that underlying"}})
     async def chain(underlying: str, passed_only: bool = True, limit: int = Query(500, gt=0, le=10_000)):
         if system.chains is None:
             raise HTTPException(404, "the book lists no option chains (settings market.chains)")
@@ -245,7 +245,7 @@ def _add_chain_routes(app: FastAPI, system: TradingSystem, auth: list) -> None:
             raise HTTPException(404, str(e.args[0])) from None
 
     @app.get("/api/v1/microstructure/{symbol}", dependencies=auth,
-             responses={404: {"description": "Not followed, or microstructure off"}})
+             responses={**_responses(401), 404: {"model": ErrorBody, "description": "Not followed, or microstructure off"}})
     async def microstructure(symbol: str):
         if system.micro is None:
             raise HTTPException(404, "microstructure features are off (settings market.microstructure)")
@@ -290,7 +290,10 @@ def _add_docs_routes(app: FastAPI, deps: list) -> None:
 
 # %% ../../nbs/90_live/03_api.ipynb #0a2fbcc2
 def _add_order_routes(app: FastAPI, system: TradingSystem, auth: list) -> None:
-    @app.post("/api/v1/orders", dependencies=auth, status_code=201, responses=_responses(401, 409, 422, 503))
+    @app.post("/api/v1/orders", dependencies=auth, status_code=201,
+               responses={200: {"description": "Already placed under this client_order_id: the existing order "
+                                               "(an idempotent repeat places nothing)"},
+                          **_responses(401, 409, 422, 503)})
     async def place(req: OrderRequest, response: Response):
         if req.symbol not in system.instruments:
             raise HTTPException(422, f"unknown symbol {req.symbol!r}; known: {', '.join(system.instruments)}")

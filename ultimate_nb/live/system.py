@@ -42,7 +42,7 @@ from ultimate_nb.core.events import (
     OrderRejected, OrderState, OrderStatus, OrderSubmitted, Quote, Trade, from_record,
 )
 from ..core.metrics import Health, Metrics
-from ..core.store import Journal, make_engine
+from ..core.store import Journal, SnapshotStore, make_engine
 from ..data.book import BookFeed, book_from_spec, is_book_spec
 from ..data.historical import Replay, replay_from_spec
 from ..data.simulator import MarketSimulator
@@ -97,7 +97,7 @@ class TradingSystem:
         self.reconciliation = None        # the venue reconciliation report (Alpaca), after `run` starts
         self.oms = OMS(self.journal, self.clock, self.instruments, self.settings.broker.initial_cash,
                        publish=self.bus.publish)
-        self.oms.recover()
+        self.oms.recover(snapshots=SnapshotStore(self.journal.engine))   # newest snapshot + the tail after it
         self.oms.open()
         self.risk = PreTradeRisk(self.settings.risk, self.instruments, self.clock)
         self.broker = self._make_broker()
@@ -946,4 +946,8 @@ def close(self: TradingSystem) -> None:
                 s.on_stop()
             except Exception:
                 log.exception("strategy on_stop failed strategy=%s", s.strategy_id)
+        try:
+            self.oms.snapshot()                     # a clean stop restarts from here, not from seq 0
+        except Exception:                           # a restart then replays more, nothing is lost
+            log.exception("OMS snapshot at close failed")
     self.journal.close()
