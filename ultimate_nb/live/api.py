@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['log', 'STREAM_TYPES', 'order_json', 'OrderRequest', 'TradingStatePut', 'SettingsPatch', 'ErrorBody',
            'ValidationIssue', 'DeniedOrder', 'UnprocessableBody', 'require_token', 'is_loopback', 'create_rest_app',
-           'create_ws_app', 'create_metrics_app']
+           'stream_types', 'create_ws_app', 'create_metrics_app']
 
 # %% ../../nbs/90_live/03_api.ipynb #b5a4f144
 def order_json(s: OrderState) -> dict[str, Any]:
@@ -224,6 +224,9 @@ def create_rest_app(
     add_explain_routes(app, system.explainer, auth)   # GET /api/v1/explanations/{client_order_id}
     _add_config_routes(app, system, auth)
     _add_control_routes(app, system, auth)
+    for name, desk in system.desks.items():          # plug-in components (TradingSystem.add_desk)
+        if callable(getattr(desk, "routes", None)):
+            app.include_router(desk.routes(auth))
     return app
 
 # %% ../../nbs/90_live/03_api.ipynb #c4a1e0f1
@@ -410,6 +413,14 @@ async def _close_on_disconnect(ws: WebSocket, sub: Any) -> None:
     sub.close(discard=True)
 
 
+def stream_types(system: TradingSystem) -> dict[str, type]:
+    "Return the event types the stream serves by name: `STREAM_TYPES` and those of the book's desks."
+    out = dict(STREAM_TYPES)
+    for desk in system.desks.values():
+        out.update(getattr(desk, "stream_types", None) or {})
+    return out
+
+
 def create_ws_app(system: TradingSystem, token: str, maxsize: int = 2048) -> FastAPI:
     "Return the WebSocket app serving /stream."
     app = FastAPI(title="ultimate_nb stream", docs_url=None, redoc_url=None, openapi_url=None)
@@ -420,13 +431,14 @@ def create_ws_app(system: TradingSystem, token: str, maxsize: int = 2048) -> Fas
         if not _token_ok(given, token):
             await ws.close(code=1008, reason="missing or wrong token")
             return
-        wanted = tuple(STREAM_TYPES.values())
+        known = stream_types(system)
+        wanted = tuple(known.values())
         if types:
-            unknown = [t for t in types.split(",") if t not in STREAM_TYPES]
+            unknown = [t for t in types.split(",") if t not in known]
             if unknown:
                 await ws.close(code=1008, reason=f"unknown types {unknown}")
                 return
-            wanted = tuple(STREAM_TYPES[t] for t in types.split(","))
+            wanted = tuple(known[t] for t in types.split(","))
         await ws.accept()
         sub = system.bus.subscribe_async(wanted, maxsize=maxsize, overflow="drop_oldest",
                                          name=f"ws-{uuid.uuid4().hex[:8]}")

@@ -126,6 +126,7 @@ class TradingSystem:
         self._start_controls()
         self.chains = self._make_chains()
         self.micro = self._make_micro()
+        self.desks: dict[str, Any] = {}              # plug-in components: add_desk
         for s in self.strategies:
             s.on_start(self.contexts[s.strategy_id])
         self._warm_up()
@@ -523,6 +524,27 @@ def _make_micro(self: TradingSystem) -> MicroDesk | None:
     desk = MicroDesk(self.bus, list(self.instruments))
     desk.start()
     return desk
+
+# %% ../../nbs/90_live/02_system.ipynb #d35c0a01
+@patch
+def add_desk(self: TradingSystem, name: str, desk: Any) -> Any:
+    """Plug `desk` into the book under `name` and return it.
+
+    A desk is any component that lives with the book (an algo desk, a risk monitor, a feature writer).
+    Optional parts, each used when present: `start()` is called now (subscribe to the bus here),
+    `stop()` at `close` (in reverse order of adding), `routes(auth) -> fastapi.APIRouter` is mounted by
+    `create_rest_app` (add desks before creating the app), `stream_types: dict[str, type]` adds event
+    types to the WebSocket stream."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name must be an identifier, was {name!r}")
+    if name in self.desks:
+        raise ValueError(f"name {name!r} is taken by a desk already; desks: {sorted(self.desks)}")
+    if callable(getattr(desk, "start", None)):
+        desk.start()
+    self.desks[name] = desk
+    log.info("desk added name=%s kind=%s", name, type(desk).__name__)
+    return desk
+
 
 # %% ../../nbs/90_live/02_system.ipynb #6cbb13b4
 @patch
@@ -938,6 +960,12 @@ def close(self: TradingSystem) -> None:
     "Stop the strategies (`on_stop`, timers cancelled) once, then release the journal's connections."
     if not self._stopped:
         self._stopped = True
+        for name, desk in reversed(list(self.desks.items())):
+            if callable(getattr(desk, "stop", None)):
+                try:
+                    desk.stop()
+                except Exception:
+                    log.exception("desk stop failed desk=%s", name)
         for s in self.strategies:
             for t in self.contexts[s.strategy_id].timers:
                 if t is not None:
