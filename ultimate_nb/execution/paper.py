@@ -28,7 +28,9 @@ against the first snapshot stamped at or after then. Book-mode fill ids are
 simulated market (`liquidity_taker=BookFeed.take`), every order is in book mode and the
 marketable part executes in the simulator's books, which lose what we took (so our metaorders
 move the price there, and in the next snapshots), instead of in our copy of the last snapshots;
-resting orders stay in our queue model and fill from the simulator's prints, never in its books. Quote mode stays the
+resting orders stay in our queue model and fill from the simulator's prints, never in its books. With a `router` as well (`ultimate_nb.execution.router.SmartRouter`), the marketable part is
+first taken venue by venue as the router plans it from the snapshots we last saw, and one sweep
+takes what it left. Quote mode stays the
 default and `on_quote` does not match instruments in book mode.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/70_execution/paper.html.md"""
@@ -87,6 +89,7 @@ class PaperBroker:
         venues: Sequence[Venue] = (),              # book mode: lit venues and their fees; the first is the default
         dark: DarkPool | None = None,              # book mode: the dark pool, if any
         liquidity_taker: Callable[..., list[tuple[str, float, int]]] | None = None,  # book mode: `BookFeed.take`
+        router: Callable[..., list[tuple[str, int, float]]] | None = None,  # with liquidity_taker: plans takes per venue
     ):
         self.settings, self.instruments, self.clock, self.on_event = settings, instruments, clock, on_event
         self.quotes: dict[str, Quote] = {}
@@ -94,6 +97,7 @@ class PaperBroker:
         self.venues: dict[str, Venue] = {v.name: v for v in venues}
         self.dark = dark
         self.liquidity_taker = liquidity_taker     # executes our marketable orders in the simulated books
+        self.router = router                       # `execution.router.SmartRouter`: (venue, qty, limit) per child
         self.books: dict[str, dict[str, list[list[list[float]]]]] = {}   # symbol -> venue -> [bids, asks]
         self.rebates: dict[str, float] = {}        # fill id -> maker rebate earned, USD
         self.fill_venues: dict[str, str] = {}      # fill id -> venue (book mode)
@@ -277,7 +281,10 @@ def _take_book(self: PaperBroker, w: _Working, limit: float | None, all_or_none:
     "Fill the marketable part of `w` by walking the books (or in the simulator's, if connected); return the qty filled."
     o = w.order
     if self.liquidity_taker is not None:    # the simulator executes it: what we take is gone from its book
-        took = self.liquidity_taker(o.instrument_id, o.side, w.leaves, limit_price=limit, all_or_none=all_or_none)
+        took = [] if self.router is None or all_or_none else self._routed(o, w.leaves, limit)
+        left = w.leaves - sum(q for _, _, q in took)
+        if left > 0:                         # what the router left (or all of it): one sweep, cheapest fee first
+            took += self.liquidity_taker(o.instrument_id, o.side, left, limit_price=limit, all_or_none=all_or_none)
         plan = [(int(q), float(p), v) for v, p, q in took]
     else:
         plan = self._walk(w, limit)
@@ -290,6 +297,15 @@ def _take_book(self: PaperBroker, w: _Working, limit: float | None, all_or_none:
                 lv[1] = max(0.0, lv[1] - q)                    # our take is gone until the next snapshot
         self._fill(w, q, p, Liquidity.TAKER, ts, venue=v, fee=round(self._venue_fees(v)[0] * q, 10))
     return sum(q for q, _, _ in plan)
+
+
+@patch
+def _routed(self: PaperBroker, o: Order, qty: int, limit: float | None) -> list[tuple[str, float, int]]:
+    "Take `qty` of `o` venue by venue as `router` plans it from the books we last saw; return what was taken."
+    took = []
+    for venue, q, px in self.router(o.instrument_id, o.side, qty, limit, self.books.get(o.instrument_id, {})):
+        took += self.liquidity_taker(o.instrument_id, o.side, q, limit_price=px, venue=venue)
+    return took
 
 
 @patch
