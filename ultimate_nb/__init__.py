@@ -26,6 +26,8 @@ Modules:
 - `ultimate_nb.execution.oms`: Tracks every order through its state machine, keeps positions and cash from the fills, journals each change before acting on it, and rebuilds itself from the journal after a crash.
 - `ultimate_nb.execution.paper`: A matching engine against the simulated quotes or L2 books: market, limit and stop orders with time in force, fees, size-dependent slippage or book walking with queue positions, reported as venue events.
 - `ultimate_nb.execution.pretrade`: The checks every order passes before it may leave the book (SEC 15c3-5 as the checklist), each denial with a stable code, and the book's trading state: active, reducing or halted.
+- `ultimate_nb.execution.router`: Split an order across the L2 book's lit venues by displayed size, fees and latency, and ping its dark pool for midpoint fills when the saving beats the cost of waiting.
+- `ultimate_nb.execution.tca`: Implementation shortfall per parent order split into delay, impact, timing, opportunity cost and fees (parts that add up exactly), with VWAP slippage, participation, spread paid and the venues used.
 - `ultimate_nb.live.api`: The three network faces of a running book: the REST trading API on :8081, the WebSocket stream on :8082 and Prometheus metrics on :8083.
 - `ultimate_nb.live.backtest`: Run a strategy through the live `TradingSystem` on a simulated clock over a replay or the simulator, get its orders, fills, equity curve and statistics, check it against vectorbt, and sweep or walk forward its parameters on Dask.
 - `ultimate_nb.live.chains`: The option chains of the book's underlyings, simulated off their live quotes and valued on a timer, served over REST.
