@@ -18,6 +18,7 @@ Modules:
 - `ultimate_nb.core.resilience`: Circuit breaker, retry with exponential backoff and full jitter, and a token-bucket rate limiter, all driven by an injected clock.
 - `ultimate_nb.core.store`: An append-only, write-ahead event journal in SQLite (WAL) or PostgreSQL through SQLAlchemy 2, with replay for restart.
 - `ultimate_nb.data.book`: A seeded Santa Fe zero-intelligence order flow on several lit venues and a dark pool, streamed as per-venue book snapshots, the consolidated NBBO, trades and bars, and a multi-symbol feed for the live loop.
+- `ultimate_nb.data.cdc`: Debezium-style change events from SQLite (trigger outbox) and PostgreSQL (logical replication), consumers with stored offsets, and a hash-chained audit trail.
 - `ultimate_nb.data.chain`: Option chains for an underlying, simulated off a moving arbitrage-free SSVI surface or ingested from a venue, with per-update implied vols, Greeks, filters, arbitrage checks, unusual-activity alerts and Parquet snapshots.
 - `ultimate_nb.data.historical`: Real market data that ships offline with installed packages, validated against the exchange calendar, stamped at the exchange close in UTC, and replayed onto the bus as bars and modelled quotes.
 - `ultimate_nb.data.simulator`: A seeded multi-asset market: correlated prices with stochastic (Heston-type) variance, streamed as quotes, trades and bars, or generated in batch for research.

@@ -1,0 +1,40 @@
+"The CDC desk in a book: the journal's changes fan out on the bus (the WebSocket stream's 'ChangeEvent') and feed the audit trail."
+from __future__ import annotations
+
+import json
+
+from ultimate_nb.core.clock import SimClock
+from ultimate_nb.core.config import load_settings
+from ultimate_nb.core.events import Order
+from ultimate_nb.data import cdc
+from ultimate_nb.live import api
+from ultimate_nb.live.system import TradingSystem
+
+
+def test_book_changes_reach_the_bus_and_the_audit_log(tmp_path):
+    s = load_settings(overrides={"store": {"var_dir": str(tmp_path)}, "strategy": {"fast": 2, "slow": 4}},
+                      env_file=None)
+    book = TradingSystem(s, clock=SimClock(start_ns=1_767_275_400_000_000_000))
+    rows = []
+    section = cdc.CdcSettings(enabled=True, archive=True, fanout_every_ms=0)
+    desk = book.add_desk("cdc", cdc.from_settings(book, section,
+                                                  sinks={"features": cdc.FeatureStoreSink(lambda v, r: rows.extend(r))}))
+    seen = []
+    book.bus.subscribe(cdc.ChangeEvent, seen.append)
+    book.run_simulated(4 * 60 * 5)
+    book.submit_order(Order("cdc-manual", "SPY", "sell", 7, ts_init=book.now_ns()))
+    book.update_settings({"risk.max_order_qty": 900}, actor="api")
+    desk.drain()
+    assert api.stream_types(book)["ChangeEvent"] is cdc.ChangeEvent
+    seqs = [e.after["seq"] for e in seen]
+    assert seqs == sorted(set(seqs)) and seqs[-1] == book.journal.last_seq()      # each change once, in order
+    assert json.loads(json.dumps(seen[-1].to_record()))["after"]["type"] == "SettingsChanged"
+    kinds = [r["kind"] for r in desk.audit.rows()]
+    assert {"order", "fill", "limit"} <= set(kinds) and kinds[-1] == "limit"
+    assert desk.audit.rows()[-1]["who"] == "api"
+    assert len(rows) == book.oms.stats["fills"] > 0                                # one feature row per fill
+    assert cdc.read_archive(tmp_path / "cdc" / "archive", "journal")["seq"].tolist() == \
+        [e.seq for e in book.journal.read()]
+    assert all(not c["errors"] for c in desk.status().values())
+    book.close()
+    assert cdc.verify_audit(tmp_path / "cdc" / "audit.db").ok
