@@ -402,7 +402,8 @@ STREAM_TYPES = {c.__name__: c for c in (Quote, Trade, Bar, Order, OrderSubmitted
 
 
 def _record(ev: Any) -> dict[str, Any]:
-    return ev.to_record() if isinstance(ev, TradingStateChanged) else to_record(ev)
+    "The JSON-ready record of a streamed event: its own `to_record()` (desk events, trading state), else core's."
+    return ev.to_record() if callable(getattr(ev, "to_record", None)) else to_record(ev)
 
 
 async def _close_on_disconnect(ws: WebSocket, sub: Any) -> None:
