@@ -31,7 +31,7 @@ from ultimate_nb.execution.algos import (
 )
 
 FULL = dict(seconds=1_800)
-QUICK = dict(seconds=120)
+QUICK = dict(seconds=60)
 START = 1_748_871_000_000_000_000          # 2025-06-02 13:30 UTC
 
 

@@ -138,7 +138,7 @@ def get_calendar(name: str) -> Any:
 
 def _session_ns(times: pd.Series, sessions: pd.DatetimeIndex) -> np.ndarray:
     "Return the UTC times (opens or closes) of `sessions` as int64 ns."
-    return times.reindex(sessions).values.astype("datetime64[ns]").astype(np.int64)
+    return times.reindex(sessions).dt.tz_convert(None).to_numpy().astype("datetime64[ns]").astype(np.int64)
 
 
 def market_minutes(
