@@ -22,6 +22,7 @@ Modules:
 - `ultimate_nb.data.chain`: Option chains for an underlying, simulated off a moving arbitrage-free SSVI surface or ingested from a venue, with per-update implied vols, Greeks, filters, arbitrage checks, unusual-activity alerts and Parquet snapshots.
 - `ultimate_nb.data.historical`: Real market data that ships offline with installed packages, validated against the exchange calendar, stamped at the exchange close in UTC, and replayed onto the bus as bars and modelled quotes.
 - `ultimate_nb.data.simulator`: A seeded multi-asset market: correlated prices with stochastic (Heston-type) variance, streamed as quotes, trades and bars, or generated in batch for research.
+- `ultimate_nb.execution.algos`: Parent orders worked by child-order schedulers: TWAP, VWAP, POV, Implementation Shortfall on the Almgren-Chriss trajectory and its close variant, with limit-order tactics and seeded randomisation.
 - `ultimate_nb.execution.alpaca`: The production broker and market-data adapters on alpaca-py: orders sent with our deterministic client order ids, trade updates mapped onto our venue events, REST behind retries and a circuit breaker, and reconciliation with the venue at start.
 - `ultimate_nb.execution.alpaca_fake`: A local stand-in for Alpaca's trading and market-data APIs, with an honest little matching engine and fault injection, for testing the Alpaca adapter without keys or network.
 - `ultimate_nb.execution.oms`: Tracks every order through its state machine, keeps positions and cash from the fills, journals each change before acting on it, and rebuilds itself from the journal after a crash.
@@ -29,6 +30,7 @@ Modules:
 - `ultimate_nb.execution.pretrade`: The checks every order passes before it may leave the book (SEC 15c3-5 as the checklist), each denial with a stable code, and the book's trading state: active, reducing or halted.
 - `ultimate_nb.execution.router`: Split an order across the L2 book's lit venues by displayed size, fees and latency, and ping its dark pool for midpoint fills when the saving beats the cost of waiting.
 - `ultimate_nb.execution.tca`: Implementation shortfall per parent order split into delay, impact, timing, opportunity cost and fees (parts that add up exactly), with VWAP slippage, participation, spread paid and the venues used.
+- `ultimate_nb.live.algos`: Parent orders worked in the live loop by the schedulers of `execution.algos`: placed over REST, followed on the WebSocket, cancelled, journaled, and resumed after a restart without re-sending filled quantity.
 - `ultimate_nb.live.api`: The three network faces of a running book: the REST trading API on :8081, the WebSocket stream on :8082 and Prometheus metrics on :8083.
 - `ultimate_nb.live.backtest`: Run a strategy through the live `TradingSystem` on a simulated clock over a replay or the simulator, get its orders, fills, equity curve and statistics, check it against vectorbt, and sweep or walk forward its parameters on Dask.
 - `ultimate_nb.live.chains`: The option chains of the book's underlyings, simulated off their live quotes and valued on a timer, served over REST.
