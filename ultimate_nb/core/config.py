@@ -28,9 +28,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 # %% auto #0
 __all__ = ['RUNTIME', 'ServerSettings', 'MarketSettings', 'AlpacaSettings', 'BrokerSettings', 'StrategyBudget', 'StrategySpec',
            'StrategySettings', 'StoreSettings', 'LoggingSettings', 'ParallelSettings', 'ModelSettings',
-           'InferenceSettings', 'RunSettings', 'MarketHoursSettings', 'RiskSettings', 'Settings', 'ConfigError',
-           'read_config_file', 'load_settings', 'parse_overrides', 'deep_merge', 'runtime_fields', 'update_runtime',
-           'env_example']
+           'InferenceSettings', 'RunSettings', 'MarketHoursSettings', 'RiskSettings', 'RouterSettings', 'CdcSettings',
+           'AlgoSettings', 'Settings', 'ConfigError', 'read_config_file', 'load_settings', 'parse_overrides',
+           'deep_merge', 'runtime_fields', 'update_runtime', 'env_example']
 
 # %% ../../nbs/00_core/01_config.ipynb #ef713ab3
 RUNTIME = {"runtime": True}
@@ -299,6 +299,53 @@ class RiskSettings(_Section):
                              f"{self.fat_finger_min_bars} > {self.fat_finger_bars}")
         return self
 
+# %% ../../nbs/00_core/01_config.ipynb #cc453df9
+class RouterSettings(_Section):
+    "Smart order routing across the lit venues and the dark pool of the L2 book (execution.router)."
+    # route the paper broker's marketable orders venue by venue when market.feed is "book" or "book:SYMS"
+    enabled: bool = False
+    # displayed liquidity that is gone per second of latency (feed + order), a rate: the share of the
+    # displayed size still there when our order arrives is exp(-fade_per_s * latency_s)
+    fade_per_s: float = Field(200.0, ge=0.0)
+    miss_cost_ticks: float = Field(1.0, ge=0.0)   # a share gone before we arrive costs this many ticks more
+    lit_min_size: int = Field(1, gt=0)            # smallest child order on a lit venue, shares
+    min_sizes: dict[str, int] = {}                # smallest child per venue, shares (raises the defaults)
+    dark: bool = True                             # ping the dark pool for midpoint fills
+    dark_wait_s: float = Field(30.0, gt=0.0)      # the longest a dark ping waits for a contra order, s
+    urgency: float = Field(2e-5, ge=0.0)          # cost of waiting, USD per share per second
+    post_depth: float = Field(2_000.0, gt=0.0)    # shares that trade through a price level while a passive child rests
+
+
+class CdcSettings(_Section):
+    "Change data capture of the journal: sources, consumers and the audit trail."
+    enabled: bool = False                                  # run the CDC desk in the book
+    tables: list[str] = ["journal"]                        # tables captured (the journal's, or any other)
+    var_dir: str | None = None                             # offsets, audit log, archive; None -> store.var_dir/cdc
+    audit: bool = True                                     # keep the hash-chained audit log (var_dir/audit.db)
+    archive: bool = False                                  # archive every change as Parquet (var_dir/archive)
+    fanout: bool = True                                    # publish ChangeEvent on the bus for the WebSocket stream
+    fanout_every_ms: int = Field(50, ge=0)                 # fan-out polls at most this often, ms of wall time
+    poll_ms: int = Field(200, gt=0)                        # durable consumers poll this often when caught up, ms
+    batch: int = Field(500, gt=0)                          # changes per poll
+    slot: str = "ultimate_cdc"                             # PostgreSQL: slot name prefix (one slot per consumer)
+
+
+class AlgoSettings(_Section):
+    "Execution algorithms in the loop (live.algos): parent orders over REST, journaled, resumed at restart."
+    enabled: bool = True                  # add the algo desk to the book
+    strategy_id: str = Field("algos", min_length=1, max_length=64)   # strategy id of the children (OMS, risk)
+    # exchange_calendars name of the market hours the schedules count; "auto": XNYS when
+    # risk.market_hours is on or the book trades on Alpaca, else "24/7" (the simulators)
+    calendar: str = "auto"
+    # VWAP's volume curve: "auto" = learned from the shipped hourly EURUSD volume on a 24/7 calendar,
+    # the U-shaped session curve on an exchange calendar; or "eurusd", "u_shape", "flat"
+    vwap_profile: Literal["auto", "eurusd", "u_shape", "flat"] = "auto"
+    default_duration_s: float = Field(1_800.0, gt=0)  # horizon of a request that gives no end
+    max_horizon_s: float = Field(7 * 86_400.0, gt=0)  # a parent's end is at most this far ahead
+    max_working: int = Field(100, gt=0)               # working parents at once
+    max_denials: int = Field(10, gt=0)                # a parent stops after this many children denied by risk
+    seed: int = Field(0, ge=0)                        # seeds slice times and sizes (with each parent's id)
+
 # %% ../../nbs/00_core/01_config.ipynb #76680a59
 _FILE_DATA: contextvars.ContextVar[dict] = contextvars.ContextVar("_FILE_DATA", default={})
 
@@ -329,6 +376,9 @@ class Settings(BaseSettings):
     parallel: ParallelSettings = ParallelSettings()
     run: RunSettings = RunSettings()
     inference: InferenceSettings = InferenceSettings()
+    router: RouterSettings = RouterSettings()
+    cdc: CdcSettings = CdcSettings()
+    algos: AlgoSettings = AlgoSettings()
 
     @model_validator(mode="after")
     def _venue_and_feed(self):

@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 __all__ = ['log', 'OPS', 'GENESIS', 'MODELS', 'CdcError', 'ChangeEvent', 'source_id', 'check_event', 'SqliteSource',
            'PostgresSource', 'OffsetStore', 'MemoryOffsets', 'Sink', 'Consumer', 'ParquetArchive', 'read_archive',
            'journal_fills_route', 'FeatureStoreSink', 'BusFanout', 'audit_entry', 'record_promotion', 'audit_hash',
-           'AuditLog', 'AuditReport', 'verify_audit', 'CdcSettings', 'CdcDesk', 'from_settings', 'main']
+           'AuditLog', 'AuditReport', 'verify_audit', 'CdcDesk', 'from_settings', 'main']
 
 # %% ../../nbs/50_data/06_cdc.ipynb #30a870e5
 OPS = ("c", "u", "d", "r")   # create, update, delete, read (snapshot)
@@ -1040,18 +1040,7 @@ def verify_audit(path: str | Path) -> AuditReport:
         db.close()
 
 # %% ../../nbs/50_data/06_cdc.ipynb #ce05f2c6
-class CdcSettings(_Section):
-    "Change data capture of the journal: sources, consumers and the audit trail."
-    enabled: bool = False                                  # run the CDC desk in the book
-    tables: list[str] = ["journal"]                        # tables captured (the journal's, or any other)
-    var_dir: str | None = None                             # offsets, audit log, archive; None -> store.var_dir/cdc
-    audit: bool = True                                     # keep the hash-chained audit log (var_dir/audit.db)
-    archive: bool = False                                  # archive every change as Parquet (var_dir/archive)
-    fanout: bool = True                                    # publish ChangeEvent on the bus for the WebSocket stream
-    fanout_every_ms: int = Field(50, ge=0)                 # fan-out polls at most this often, ms of wall time
-    poll_ms: int = Field(200, gt=0)                        # durable consumers poll this often when caught up, ms
-    batch: int = Field(500, gt=0)                          # changes per poll
-    slot: str = "ultimate_cdc"                             # PostgreSQL: slot name prefix (one slot per consumer)
+from ..core.config import CdcSettings   # defined with the other settings sections
 
 # %% ../../nbs/50_data/06_cdc.ipynb #02227143
 def _open_source(url: str, tables: list[str], slot: str) -> Any:

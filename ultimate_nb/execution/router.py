@@ -40,24 +40,11 @@ from ..data.book import BookSimulator, DarkPool, Venue
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'RouterSettings', 'ChildKind', 'ChildOrder', 'fill_probability', 'lit_levels', 'dark_odds', 'dark_size',
-           'allocate_lit', 'route', 'SmartRouter', 'venue_books', 'simulate_route', 'RouterDesk']
+__all__ = ['log', 'ChildKind', 'ChildOrder', 'fill_probability', 'lit_levels', 'dark_odds', 'dark_size', 'allocate_lit', 'route',
+           'SmartRouter', 'venue_books', 'simulate_route', 'RouterDesk']
 
 # %% ../../nbs/70_execution/06_router.ipynb #a5c3e9eb
-class RouterSettings(_Section):
-    "Smart order routing across the lit venues and the dark pool of the L2 book (execution.router)."
-    # route the paper broker's marketable orders venue by venue when market.feed is "book" or "book:SYMS"
-    enabled: bool = False
-    # displayed liquidity that is gone per second of latency (feed + order), a rate: the share of the
-    # displayed size still there when our order arrives is exp(-fade_per_s * latency_s)
-    fade_per_s: float = Field(200.0, ge=0.0)
-    miss_cost_ticks: float = Field(1.0, ge=0.0)   # a share gone before we arrive costs this many ticks more
-    lit_min_size: int = Field(1, gt=0)            # smallest child order on a lit venue, shares
-    min_sizes: dict[str, int] = {}                # smallest child per venue, shares (raises the defaults)
-    dark: bool = True                             # ping the dark pool for midpoint fills
-    dark_wait_s: float = Field(30.0, gt=0.0)      # the longest a dark ping waits for a contra order, s
-    urgency: float = Field(2e-5, ge=0.0)          # cost of waiting, USD per share per second
-    post_depth: float = Field(2_000.0, gt=0.0)    # shares that trade through a price level while a passive child rests
+from ..core.config import RouterSettings   # defined with the other settings sections
 
 # %% ../../nbs/70_execution/06_router.ipynb #fee7b4ca
 class ChildKind(StrEnum):

@@ -47,24 +47,10 @@ from .api import ErrorBody, UnprocessableBody
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'STREAM', 'AlgoSettings', 'AlgoProgress', 'AlgoDesk', 'AlgoRequest']
+__all__ = ['log', 'STREAM', 'AlgoProgress', 'AlgoDesk', 'AlgoRequest']
 
 # %% ../../nbs/90_live/09_algos.ipynb #54ffc93c
-class AlgoSettings(_Section):
-    "Execution algorithms in the loop (live.algos): parent orders over REST, journaled, resumed at restart."
-    enabled: bool = True                  # add the algo desk to the book
-    strategy_id: str = Field("algos", min_length=1, max_length=64)   # strategy id of the children (OMS, risk)
-    # exchange_calendars name of the market hours the schedules count; "auto": XNYS when
-    # risk.market_hours is on or the book trades on Alpaca, else "24/7" (the simulators)
-    calendar: str = "auto"
-    # VWAP's volume curve: "auto" = learned from the shipped hourly EURUSD volume on a 24/7 calendar,
-    # the U-shaped session curve on an exchange calendar; or "eurusd", "u_shape", "flat"
-    vwap_profile: Literal["auto", "eurusd", "u_shape", "flat"] = "auto"
-    default_duration_s: float = Field(1_800.0, gt=0)  # horizon of a request that gives no end
-    max_horizon_s: float = Field(7 * 86_400.0, gt=0)  # a parent's end is at most this far ahead
-    max_working: int = Field(100, gt=0)               # working parents at once
-    max_denials: int = Field(10, gt=0)                # a parent stops after this many children denied by risk
-    seed: int = Field(0, ge=0)                        # seeds slice times and sizes (with each parent's id)
+from ..core.config import AlgoSettings   # defined with the other settings sections
 
 # %% ../../nbs/90_live/09_algos.ipynb #d829c305
 STREAM = "algos"      # journal stream of parent orders
