@@ -47,7 +47,7 @@ from ..core.config import ConfigError, _Section, read_config_file
 from ..core.logging import configure_logging, register_secret
 from ..core.metrics import CONTENT_TYPE
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ultimate_nb.live.fleet")   # not __name__: "__main__" under python -m
 
 # %% auto #0
 __all__ = ['log', 'BOOK_NAME', 'MIN_TOKEN_CHARS', 'FleetBookSettings', 'FleetSettings', 'check_account', 'BookView', 'book_row',
@@ -250,14 +250,16 @@ async def poll(self: Fleet) -> dict[str, str]:
 
 @patch
 async def run(self: Fleet, stop: asyncio.Event | None = None) -> None:
-    "Poll every `poll_interval_s` until `stop` is set."
+    "Poll each book every `poll_interval_s`, each on its own (a slow book delays only itself), until `stop` is set."
     stop = stop or asyncio.Event()
-    while not stop.is_set():
-        await self.poll()
-        try:
-            await asyncio.wait_for(stop.wait(), self.settings.poll_interval_s)
-        except TimeoutError:
-            pass
+
+    async def one(name: str) -> None:
+        while not stop.is_set():
+            await self.poll_book(name)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.poll_interval_s)
+
+    await asyncio.gather(*(one(n) for n in self.views))
 
 
 @patch
@@ -326,7 +328,7 @@ def render_metrics(self: Fleet) -> bytes:
     "Return the Prometheus text of the fleet's metrics."
     return generate_latest(self.registry)
 
-# %% ../../nbs/90_live/10_fleet.ipynb #f1ee0023
+# %% ../../nbs/90_live/10_fleet.ipynb #f1ee0025
 class FleetError(BaseModel):
     "A 4xx answer: `detail` says why."
     detail: str
@@ -377,7 +379,7 @@ def create_fleet_app(
 
     return app
 
-# %% ../../nbs/90_live/10_fleet.ipynb #f1ee0028
+# %% ../../nbs/90_live/10_fleet.ipynb #f1ee002a
 def build_parser() -> argparse.ArgumentParser:
     "Return the argument parser of `python -m ultimate_nb.live.fleet`."
     p = argparse.ArgumentParser(prog="python -m ultimate_nb.live.fleet", description="Serve one read view across books.")
@@ -429,7 +431,7 @@ def fleet_settings_from_args(
                           "characters are needed")
     return s
 
-# %% ../../nbs/90_live/10_fleet.ipynb #f1ee002b
+# %% ../../nbs/90_live/10_fleet.ipynb #f1ee002d
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self):
