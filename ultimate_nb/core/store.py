@@ -67,11 +67,15 @@ def _check_book_id(book_id: Any) -> str:
     return book_id
 
 
+def _options(url: Any) -> str:
+    "Return the libpq `options` of SQLAlchemy URL `url` as one string."
+    opts = url.query.get("options", "")
+    return " ".join(opts) if isinstance(opts, tuple) else opts
+
+
 def _search_path(url: Any) -> str | None:
     "Return the first schema of a `-c search_path=...` libpq option in `url`, or None."
-    opts = url.query.get("options", "")
-    toks = " ".join(opts if isinstance(opts, tuple) else [opts]).replace("-c ", "-c").split()
-    for tok in toks:
+    for tok in _options(url).replace("-c ", "-c").split():
         if tok.startswith("-csearch_path="):
             return tok.removeprefix("-csearch_path=").split(",")[0].strip('"') or None
     return None
@@ -90,7 +94,7 @@ def book_url(
         if have != schema:
             raise ValueError(f"url already sets search_path={have}, which is not book {book_id!r}'s schema {schema}")
         return url
-    opts = " ".join(filter(None, [u.query.get("options", ""), f"-csearch_path={schema}"]))
+    opts = " ".join(filter(None, [_options(u), f"-csearch_path={schema}"]))
     return u.update_query_dict({"options": opts}).render_as_string(hide_password=False)
 
 
