@@ -222,3 +222,25 @@ def start_book() -> Iterator[Callable[..., Book]]:
     yield start
     for b in books:
         b.kill(signal.SIGTERM)
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    "A throw-away PostgreSQL server from `.ci/postgres.sh` for the module: its SQLAlchemy URL (skips without one)."
+    import shutil
+    import tempfile
+
+    script = REPO / ".ci" / "postgres.sh"
+    base = Path(tempfile.mkdtemp(prefix="ultimate-pg-"))
+    base.chmod(0o755)  # the server runs as the postgres user
+    run = subprocess.run(
+        ["bash", str(script), "start", str(base), str(free_port())],
+        capture_output=True, text=True, timeout=300,
+    )
+    if run.returncode == 3:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(f"no PostgreSQL server available: {run.stderr.strip()}")
+    assert run.returncode == 0, run.stderr
+    yield run.stdout.strip().splitlines()[-1]
+    subprocess.run(["bash", str(script), "stop", str(base)], capture_output=True, timeout=60)
+    shutil.rmtree(base, ignore_errors=True)

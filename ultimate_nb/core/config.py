@@ -192,6 +192,8 @@ class StoreSettings(_Section):
     "Where the journal lives."
     var_dir: Path = Path("var")                           # SQLite file, token, artifacts
     url: str | None = None                                # SQLAlchemy URL; None: sqlite in var_dir
+    # this book's id: on a PostgreSQL url shared by several books, its own schema book_<id> ("main": none)
+    book_id: str = Field("main", pattern=r"^[a-z][a-z0-9_]{0,39}$")
 
 
 class LoggingSettings(_Section):

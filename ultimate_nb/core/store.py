@@ -48,7 +48,66 @@ from ultimate_nb.core.events import EVENT_TYPES, from_record, to_record
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['make_engine', 'JournalEntry', 'Journal', 'Snapshot', 'SnapshotStore']
+__all__ = ['MAIN_BOOK', 'book_url', 'make_engine', 'JournalEntry', 'Journal', 'Snapshot', 'SnapshotStore']
+
+# %% ../../nbs/00_core/07_store.ipynb #b00c5e01
+MAIN_BOOK = "main"   # the default book id: its tables stay where they always were (no schema of its own)
+
+
+def _safe_schema(s: Any, n: int = 63) -> bool:
+    "Whether `s` is a lower-case SQL identifier of at most `n` characters (safe to inline, no quoting rules)."
+    return (isinstance(s, str) and 0 < len(s) <= n and s.isascii() and s[0].isalpha()
+            and all(ch.islower() or ch.isdigit() or ch == "_" for ch in s))
+
+
+def _check_book_id(book_id: Any) -> str:
+    if not _safe_schema(book_id, 40):
+        raise ValueError("book_id must be 1-40 characters of a-z, 0-9 and _, starting with a letter, "
+                         f"was {book_id!r}")
+    return book_id
+
+
+def _options(url: Any) -> str:
+    "Return the libpq `options` of SQLAlchemy URL `url` as one string."
+    opts = url.query.get("options", "")
+    return " ".join(opts) if isinstance(opts, tuple) else opts
+
+
+def _search_path(url: Any) -> str | None:
+    "Return the first schema of a `-c search_path=...` libpq option in `url`, or None."
+    for tok in _options(url).replace("-c ", "-c").split():
+        if tok.startswith("-csearch_path="):
+            return tok.removeprefix("-csearch_path=").split(",")[0].strip('"') or None
+    return None
+
+
+def book_url(
+    url: str | None,   # `store.url`: None or SQLite (one file per var_dir) are returned unchanged
+    book_id: str,      # the book's id; "main" keeps the tables where they always were
+) -> str | None:
+    "Return the journal URL that keeps book `book_id` in its own PostgreSQL schema `book_<id>`."
+    _check_book_id(book_id)
+    if url is None or book_id == MAIN_BOOK or make_url(url).get_backend_name() == "sqlite":
+        return url
+    u, schema = make_url(url), f"book_{book_id}"
+    if (have := _search_path(u)) is not None:
+        if have != schema:
+            raise ValueError(f"url already sets search_path={have}, which is not book {book_id!r}'s schema {schema}")
+        return url
+    opts = " ".join(filter(None, [_options(u), f"-csearch_path={schema}"]))
+    return u.update_query_dict({"options": opts}).render_as_string(hide_password=False)
+
+
+def _create_schema(schema: str) -> Callable[[Any, Any], None]:
+    "Return a connect listener creating `schema` if it does not exist yet."
+    def on_connect(dbapi_conn, _record) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"SELECT 1 FROM pg_namespace WHERE nspname = '{schema}'")   # no CREATE right needed
+        if cur.fetchone() is None:
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        cur.close()
+        dbapi_conn.commit()
+    return on_connect
 
 # %% ../../nbs/00_core/07_store.ipynb #768f3003
 _SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -72,7 +131,7 @@ def make_engine(
     sqlite_synchronous: str = "NORMAL",  # SQLite `PRAGMA synchronous`: NORMAL (crash-safe) or FULL
     **kw: Any,                        # passed to `sqlalchemy.create_engine`
 ) -> Engine:
-    "Return an engine; SQLite connections get WAL, synchronous, foreign keys, 5 s busy timeout."
+    "Return an engine; SQLite gets WAL, synchronous, foreign keys, 5 s busy timeout; a PostgreSQL search_path schema is created."
     if url is None:
         d = Path(var_dir)
         d.mkdir(parents=True, exist_ok=True)
@@ -86,7 +145,10 @@ def make_engine(
         )
     if make_url(url).get_backend_name() != "sqlite":
         kw.setdefault("pool_pre_ping", True)
-        return create_engine(url, **kw)
+        engine = create_engine(url, **kw)
+        if (schema := _search_path(engine.url)) and _safe_schema(schema):   # a book's own schema
+            event.listen(engine, "connect", _create_schema(schema))
+        return engine
     engine = create_engine(url, **kw)
     event.listen(engine, "connect", _sqlite_pragmas(sync))
     return engine

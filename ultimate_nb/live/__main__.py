@@ -35,6 +35,7 @@ import uvicorn
 
 from ..core.config import ConfigError, Settings, deep_merge, load_settings, parse_overrides
 from ..core.logging import configure_logging, register_secret
+from ..core.store import book_url
 from .api import create_metrics_app, create_rest_app, create_ws_app, is_loopback
 from .system import TradingSystem
 
@@ -117,11 +118,19 @@ class _Server(uvicorn.Server):
         yield                       # signals are handled by LiveRunner
 
 
+def _own_schema(settings: Settings) -> Settings:
+    "Return `settings` with `store.url` in the book's own PostgreSQL schema (`store.book_id`)."
+    url = book_url(settings.store.url, settings.store.book_id)
+    if url == settings.store.url:
+        return settings
+    return settings.model_copy(update={"store": settings.store.model_copy(update={"url": url})})
+
+
 class LiveRunner:
     "Runs a `TradingSystem` with its REST, WebSocket and metrics servers until stopped."
 
     def __init__(self, settings: Settings, system: TradingSystem | None = None):
-        self.settings = settings
+        self.settings = settings = _own_schema(settings)   # books sharing one PostgreSQL stay apart
         self.token = resolve_token(settings)        # first: a refused token leaves nothing open
         self.system = system or TradingSystem(settings)
         self.stop = asyncio.Event()
