@@ -437,11 +437,11 @@ def _arrays(self: FeatureStore, v: FeatureView, rows: pd.DataFrame | Iterable[Ma
     self._check_future(v, ts, ent)
     return ent, ts, df[list(v.features)].to_numpy(np.float64)
 
-# %% ../../nbs/50_data/05_feature_store.ipynb #a35c8763
+# %% ../../nbs/50_data/05_feature_store.ipynb #fdd68f19
 @patch
 def _put(self: FeatureStore, v: FeatureView, ent: Sequence[str], ts: np.ndarray, X: np.ndarray) -> int:
-    order = np.argsort(ts, kind="stable")            # newest last: equal times keep the order given
-    n = self.online.write(v.key, [(ent[i], int(ts[i]), X[i].tobytes()) for i in order])
+    last = {ent[i]: i for i in np.argsort(ts, kind="stable")}   # newest per entity; equal times: the last given
+    n = self.online.write(v.key, [(ent[i], int(ts[i]), X[i].tobytes()) for i in sorted(last.values())])
     self._stats[v.name].add(X)
     self._latest[v.name] = max(self._latest.get(v.name, -(2**63)), int(ts.max()))
     self._rows.labels(view=v.name, store="online").inc(len(X))
