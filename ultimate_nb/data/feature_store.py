@@ -437,12 +437,13 @@ def _arrays(self: FeatureStore, v: FeatureView, rows: pd.DataFrame | Iterable[Ma
     self._check_future(v, ts, ent)
     return ent, ts, df[list(v.features)].to_numpy(np.float64)
 
-# %% ../../nbs/50_data/05_feature_store.ipynb #fdd68f19
+# %% ../../nbs/50_data/05_feature_store.ipynb #6ca5b571
 @patch
 def _put(self: FeatureStore, v: FeatureView, ent: Sequence[str], ts: np.ndarray, X: np.ndarray) -> int:
     last = {ent[i]: i for i in np.argsort(ts, kind="stable")}   # newest per entity; equal times: the last given
-    n = self.online.write(v.key, [(ent[i], int(ts[i]), X[i].tobytes()) for i in sorted(last.values())])
-    self._stats[v.name].add(X)
+    keep = sorted(last.values())
+    n = self.online.write(v.key, [(ent[i], int(ts[i]), X[i].tobytes()) for i in keep])
+    self._stats[v.name].add(X[keep])
     self._latest[v.name] = max(self._latest.get(v.name, -(2**63)), int(ts.max()))
     self._rows.labels(view=v.name, store="online").inc(len(X))
     return n
