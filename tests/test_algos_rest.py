@@ -21,10 +21,10 @@ TICKS_PER_MIN = 240                        # the quote simulator ticks every 250
 
 def make_book(var_dir, start_ns=START, **algo) -> tuple[TradingSystem, AlgoDesk]:
     mkt = {"symbols": ["AAPL"], "initial_prices": [190.0], "vols": [0.28]}
-    s = load_settings(overrides={"store": {"var_dir": str(var_dir)}, "strategy": {"enabled": False}, "market": mkt},
-                      env_file=None)
+    s = load_settings(overrides={"store": {"var_dir": str(var_dir)}, "strategy": {"enabled": False}, "market": mkt,
+                                 "algos": AlgoSettings(**algo).model_dump()}, env_file=None)
     book = TradingSystem(s, clock=SimClock(start_ns=start_ns))
-    return book, book.add_desk("algos", AlgoDesk.from_settings(book, AlgoSettings(**algo)))
+    return book, book.desks["algos"]                 # the book adds it from the settings (algos.enabled)
 
 
 def children_filled(book: TradingSystem, pid: str) -> int:

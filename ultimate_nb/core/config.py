@@ -29,8 +29,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 __all__ = ['RUNTIME', 'ServerSettings', 'MarketSettings', 'AlpacaSettings', 'BrokerSettings', 'StrategyBudget', 'StrategySpec',
            'StrategySettings', 'StoreSettings', 'LoggingSettings', 'ParallelSettings', 'ModelSettings',
            'InferenceSettings', 'RunSettings', 'MarketHoursSettings', 'RiskSettings', 'RouterSettings', 'CdcSettings',
-           'AlgoSettings', 'Settings', 'ConfigError', 'read_config_file', 'load_settings', 'parse_overrides',
-           'deep_merge', 'runtime_fields', 'update_runtime', 'env_example']
+           'AlgoSettings', 'FeatureStoreSettings', 'Settings', 'ConfigError', 'read_config_file', 'load_settings',
+           'parse_overrides', 'deep_merge', 'runtime_fields', 'update_runtime', 'env_example']
 
 # %% ../../nbs/00_core/01_config.ipynb #ef713ab3
 RUNTIME = {"runtime": True}
@@ -348,6 +348,19 @@ class AlgoSettings(_Section):
     max_denials: int = Field(10, gt=0)                # a parent stops after this many children denied by risk
     seed: int = Field(0, ge=0)                        # seeds slice times and sizes (with each parent's id)
 
+# %% ../../nbs/00_core/01_config.ipynb #b3c057da
+class FeatureStoreSettings(_Section):
+    "The feature store (data.feature_store) and the desk that writes the book's bar features to it."
+    enabled: bool = False                                 # add a FeatureStoreDesk to the book
+    path: Path | None = None                              # offline Parquet parts (and SQLite file); None: var_dir/features
+    online_url: str | None = None                         # None: SQLite in path; sqlite:///FILE or postgresql://...
+    view: str = "bar_features"                            # view of the features; the bars go to "<view>_bars"
+    features: list[str] = []                              # names from analytics.features.default_specs(); empty: all 150
+    ttl_s: float = Field(3 * 86_400.0, gt=0)              # an online vector older than this reads as expired
+    flush_rows: int = Field(500, ge=1)                    # rows per offline Parquet part (and one at stop)
+    max_future_s: float = Field(5.0, ge=0)                # event times further ahead of the clock are refused
+    owner: str = "live"                                   # owner recorded on the views
+
 # %% ../../nbs/00_core/01_config.ipynb #76680a59
 _FILE_DATA: contextvars.ContextVar[dict] = contextvars.ContextVar("_FILE_DATA", default={})
 
@@ -378,6 +391,7 @@ class Settings(BaseSettings):
     parallel: ParallelSettings = ParallelSettings()
     run: RunSettings = RunSettings()
     inference: InferenceSettings = InferenceSettings()
+    feature_store: FeatureStoreSettings = FeatureStoreSettings()
     router: RouterSettings = RouterSettings()
     cdc: CdcSettings = CdcSettings()
     algos: AlgoSettings = AlgoSettings()

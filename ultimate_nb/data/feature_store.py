@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'FeatureView', 'SQLiteOnlineStore', 'PostgresOnlineStore', 'make_online_store', 'FeatureStore',
-           'FeatureStoreSettings', 'FeatureStoreDesk', 'FeatureError']
+           'FeatureStoreDesk', 'FeatureError']
 
 # %% ../../nbs/50_data/05_feature_store.ipynb #4c5abac9
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -671,17 +671,7 @@ def training_set(
     return out
 
 # %% ../../nbs/50_data/05_feature_store.ipynb #4b963051
-class FeatureStoreSettings(_Section):
-    "The feature store (data.feature_store) and the desk that writes the book's bar features to it."
-    enabled: bool = False                                 # add a FeatureStoreDesk to the book
-    path: Path | None = None                              # offline Parquet parts (and SQLite file); None: var_dir/features
-    online_url: str | None = None                         # None: SQLite in path; sqlite:///FILE or postgresql://...
-    view: str = "bar_features"                            # view of the features; the bars go to "<view>_bars"
-    features: list[str] = []                              # names from analytics.features.default_specs(); empty: all 150
-    ttl_s: float = Field(3 * 86_400.0, gt=0)              # an online vector older than this reads as expired
-    flush_rows: int = Field(500, ge=1)                    # rows per offline Parquet part (and one at stop)
-    max_future_s: float = Field(5.0, ge=0)                # event times further ahead of the clock are refused
-    owner: str = "live"                                   # owner recorded on the views
+from ..core.config import FeatureStoreSettings   # defined with the other settings sections
 
 # %% ../../nbs/50_data/05_feature_store.ipynb #8052f451
 class FeatureStoreDesk:

@@ -42,7 +42,7 @@ from ultimate_nb.core.events import (
     OrderRejected, OrderState, OrderStatus, OrderSubmitted, Quote, Trade, from_record,
 )
 from ..core.metrics import Health, Metrics
-from ..core.store import Journal, SnapshotStore, make_engine
+from ..core.store import Journal, SnapshotStore, book_url, make_engine
 from ..data.book import BookFeed, book_from_spec, is_book_spec
 from ..data.historical import Replay, replay_from_spec
 from ..data.simulator import MarketSimulator
@@ -127,6 +127,7 @@ class TradingSystem:
         self.chains = self._make_chains()
         self.micro = self._make_micro()
         self.desks: dict[str, Any] = {}              # plug-in components: add_desk
+        self._make_desks()                           # those the settings turn on
         for s in self.strategies:
             s.on_start(self.contexts[s.strategy_id])
         self._warm_up()
@@ -448,9 +449,9 @@ def _make_replay(cls: TradingSystem, settings: Settings) -> Replay | None:
 
 @patch(cls_method=True)
 def _journal_url(cls: TradingSystem, settings: Settings, replay: Replay | None, name: str) -> str | None:
-    "Return the journal URL: `store.url`, a fresh file per replay run, or None (the default file)."
+    "Return the journal URL: `store.url` (in the book's own PostgreSQL schema), a fresh file per replay run, or None (the default file)."
     if settings.store.url or replay is None:
-        return settings.store.url
+        return book_url(settings.store.url, settings.store.book_id) if settings.store.url else None
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.removeprefix("replay:"))[-60:]
     folder = Path(settings.store.var_dir) / "replay"
     folder.mkdir(parents=True, exist_ok=True)
@@ -545,6 +546,25 @@ def add_desk(self: TradingSystem, name: str, desk: Any) -> Any:
     log.info("desk added name=%s kind=%s", name, type(desk).__name__)
     return desk
 
+
+# %% ../../nbs/90_live/02_system.ipynb #d35c0a02
+@patch
+def _make_desks(self: TradingSystem) -> None:
+    """Add the desks the settings turn on: the smart order router (`router`, L2 book feeds), the algo desk
+    (`algos`), the feature store (`feature_store`) and change data capture (`cdc`)."""
+    st = self.settings
+    from ultimate_nb.execution.router import RouterDesk
+    from ultimate_nb.live.algos import AlgoDesk
+    if (desk := RouterDesk.from_settings(self, st.router)) is not None:
+        self.add_desk("router", desk)
+    if (desk := AlgoDesk.from_settings(self, st.algos)) is not None:
+        self.add_desk("algos", desk)
+    if st.feature_store.enabled:
+        from ultimate_nb.data.feature_store import FeatureStoreDesk
+        self.add_desk("features", FeatureStoreDesk.from_settings(self, st.feature_store))
+    if st.cdc.enabled:
+        from ultimate_nb.data import cdc
+        self.add_desk("cdc", cdc.from_settings(self, st.cdc))
 
 # %% ../../nbs/90_live/02_system.ipynb #6cbb13b4
 @patch
