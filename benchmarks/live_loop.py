@@ -8,6 +8,10 @@ Usage: `python benchmarks/live_loop.py [--quick] [--out PATH]`
   book      TradingSystem.run_simulated over 1 simulated hour (events/s), and the latency of
             `submit_order` for market orders (OMS + pre-trade risk + paper broker + journal)  vs
             bare `PaperBroker.submit` of the same orders (no OMS, no risk, no journal)
+  replay    run_backtest of the SMA 10/30 crossover on the S&P 500 daily bars (replay:sp500) through
+            the whole loop (events/s, bars/s)  vs  backtrader's Cerebro running the same crossover
+  tick      tick -> order acknowledged (filled and committed to a SQLite file journal) while a
+            second process hammers the REST API (GET positions/orders, POST orders)  vs  the same idle
   restart   OMS restart with N orders in the journal (4 entries each: order, submitted, accepted,
             filled; 1 in 1000 left open): snapshot + tail replay  vs  full replay of the journal,
             plus the cost of writing the snapshot (N = 20k, 200k, 1M; 2k with --quick)
@@ -21,6 +25,7 @@ used by the smoke test).
 from __future__ import annotations
 
 import json
+import math
 import platform
 import sqlite3
 import statistics
@@ -56,10 +61,13 @@ FULL = dict(
     repeats=5,
     book_repeats=3,
     restart_orders=(20_000, 200_000, 1_000_000),
+    replay_repeats=3,
+    ticks=2_000,
+    clients=4,
 )
 QUICK = dict(
     bus_events=5_000, journal_appends=100, book_hours=0.02, orders=100, repeats=2, book_repeats=1,
-    restart_orders=(2_000,),
+    restart_orders=(2_000,), replay_repeats=1, ticks=60, clients=2,
 )
 
 
@@ -337,11 +345,181 @@ def bench_restart(n: int, tail: int = 1_000) -> dict[str, float]:
             "archived_lookup_ms": lookup_ms, "speedup": full_s / snap_s, "consistent": ok}
 
 
+# -- REPLAY: THE WHOLE LOOP ON REAL BARS, BACKTRADER BESIDE IT --
+
+
+def _sp500(quick: bool):
+    from ultimate_nb.data.historical import frames
+    spx = frames("sp500")["SPX"]
+    return spx.iloc[:400] if quick else spx
+
+
+def _feed_events(replay) -> int:
+    "Return how many events (quotes + bars) a full pass of `replay` publishes."
+    replay.reset()
+    n = 0
+    while ev := replay.step():
+        n += len(ev)
+    replay.reset()
+    return n
+
+
+def bench_replay(quick: bool, repeats: int) -> dict[str, Any]:
+    "Return events/s and bars/s of `run_backtest` (SMA 10/30 crossover, S&P 500 daily bars) and of backtrader."
+    from ultimate_nb.data.historical import Replay
+    from ultimate_nb.live.backtest import crossover, run_backtest
+
+    spx = _sp500(quick)
+    events = _feed_events(Replay({"SPX": spx}, spread_bps=2.0))
+    rates, res = [], None
+    for _ in range(repeats):
+        res = run_backtest(crossover(10, 30), Replay({"SPX": spx}, spread_bps=2.0))
+        rates.append(res.bars_per_s)
+    out = {"bars": res.bars, "events": events, "trades": int(res.stats["n_trades"]),
+           "fills": int(res.stats["n_fills"]), "ours_bars_per_s": statistics.median(rates),
+           "ours_events_per_s": statistics.median(rates) * events / res.bars}
+    try:
+        bt_rates = {ro: statistics.median(_backtrader(spx, ro) for _ in range(repeats)) if ro is False or not quick
+                    else math.nan for ro in (False, True)}
+    except ImportError:                      # backtrader is in the dev extra
+        bt_rates = {False: math.nan, True: math.nan}
+    out.update(backtrader_bars_per_s=bt_rates[False], backtrader_runonce_bars_per_s=bt_rates[True],
+               ratio=out["ours_bars_per_s"] / bt_rates[False])
+    return out
+
+
+def _backtrader(spx, runonce: bool) -> float:
+    "Return bars/s of backtrader's Cerebro running the same crossover (100 shares long/short) on `spx`."
+    import backtrader as bt
+
+    class Crossover(bt.Strategy):
+        __module__ = __name__ if __name__ in sys.modules else "backtrader"   # its metaclass looks the module up
+
+        def __init__(self):
+            self.fast = bt.ind.SMA(self.data.close, period=10)
+            self.slow = bt.ind.SMA(self.data.close, period=30)
+
+        def next(self):
+            sig = (self.fast[0] > self.slow[0]) - (self.fast[0] < self.slow[0])
+            if sig:
+                self.order_target_size(target=100 * sig)
+
+    df = spx.copy()
+    df.index = df.index.tz_localize(None)
+    c = bt.Cerebro(stdstats=False, runonce=runonce)
+    c.adddata(bt.feeds.PandasData(dataname=df))
+    c.addstrategy(Crossover)
+    c.broker.setcash(1_000_000.0)
+    c.broker.set_coc(True)                   # fill at the signal bar's close, as the paper broker does
+    t0 = perf_ns()
+    c.run()
+    return len(df) / ((perf_ns() - t0) / 1e9)
+
+
+# -- TICK TO ORDER UNDER REST LOAD, JOURNAL ON --
+
+_CLIENT = r"""
+import sys, threading, time, httpx
+url, token, n_threads, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+counts, lock, stop = {}, threading.Lock(), time.monotonic() + seconds
+def work(k):
+    h = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, headers=h, timeout=10) as c:
+        i = 0
+        while time.monotonic() < stop:
+            i += 1
+            if i % 3 == 0:
+                r = c.post("/api/v1/orders", json={"symbol": "AAPL", "side": "buy" if i % 2 else "sell", "qty": 1,
+                                                   "client_order_id": f"load-{k}-{i}"})
+            else:
+                r = c.get("/api/v1/positions" if i % 3 == 1 else "/api/v1/orders?limit=5")
+            with lock:
+                key = f"{r.request.method} {r.status_code}"
+                counts[key] = counts.get(key, 0) + 1
+ts = [threading.Thread(target=work, args=(k,)) for k in range(n_threads)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print(" ".join(f"{k.replace(' ', '_')}={v}" for k, v in sorted(counts.items())))
+"""
+
+
+def bench_tick_to_order(ticks: int, clients: int) -> dict[str, Any]:
+    "Return p50/p99 µs from a quote tick to its order acknowledged (journal committed), with and without REST load."
+    import asyncio
+    import subprocess
+
+    import uvicorn
+
+    from ultimate_nb.live.api import create_rest_app
+
+    token = "bench-token-0123456789abcdefghijklmnop"
+
+    async def main(d: str) -> dict[str, Any]:
+        system = TradingSystem(_settings(d, strategy=False), clock=SimClock(start_ns=START_NS))
+        system.run_simulated(4)                                  # quotes, marks
+        server = uvicorn.Server(uvicorn.Config(create_rest_app(system, token), host="127.0.0.1", port=0,
+                                               log_config=None, access_log=False, lifespan="off"))
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        pending: list[Order] = []
+
+        def strategy(q: Quote) -> None:                          # the order a tick causes
+            if pending:
+                system.submit_order(pending.pop())
+        system.bus.subscribe(Quote, strategy, name="bench.tick_to_order")
+
+        async def run_ticks(tag: str, n: int) -> np.ndarray:
+            lat, base = np.empty(n), system.simulator.last_quote("AAPL")
+            for i in range(n):
+                system.clock.set_time(system.clock.timestamp_ns() + 1_000_000)
+                now = system.clock.timestamp_ns()
+                q = Quote("AAPL", base.bid, base.ask, base.bid_size, base.ask_size, now, now)
+                pending.append(Order(f"{tag}-{i}", "AAPL", "buy" if i % 2 == 0 else "sell", 100,
+                                     strategy_id="bench", ts_init=now))
+                t0 = perf_ns()
+                system._publish_live(q)                          # tick -> bus -> order -> risk -> OMS -> fill -> commit
+                lat[i] = perf_ns() - t0
+                await asyncio.sleep(0.0005)                      # the loop serves REST requests between ticks
+            return lat
+
+        idle = await run_ticks("idle", ticks)
+        seconds = max(0.5, ticks * 0.004)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _CLIENT, f"http://127.0.0.1:{port}", token, str(clients), str(seconds),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        await asyncio.sleep(0.3)                                 # the clients are connected and hammering
+        loaded = await run_ticks("load", ticks)
+        out, err = await proc.communicate()
+        server.should_exit = True
+        await task
+        counts = dict(kv.split("=") for kv in out.decode().split()) if out.strip() else {}
+        filled = sum(1 for s in system.oms.orders.values() if s.order.client_order_id.startswith(("idle", "load"))
+                     and s.status.value == "filled")
+        commits = system.journal.commits
+        system.close()
+        if proc.returncode != 0:
+            raise RuntimeError(f"load client failed: {err.decode()[-2000:]}")
+        return {"idle": idle, "loaded": loaded, "rest": {k: int(v) for k, v in counts.items()},
+                "filled": filled, "commits": commits}
+
+    with tempfile.TemporaryDirectory() as d:
+        r = asyncio.run(main(d))
+    pct = lambda a, q: float(np.percentile(a, q) / 1e3)
+    rest = r["rest"]
+    return {"ticks": ticks, "clients": clients, "filled": r["filled"],
+            "idle_p50_us": pct(r["idle"], 50), "idle_p99_us": pct(r["idle"], 99),
+            "load_p50_us": pct(r["loaded"], 50), "load_p99_us": pct(r["loaded"], 99),
+            "load_max_us": float(r["loaded"].max() / 1e3), "rest_requests": sum(rest.values()),
+            "rest_counts": rest, "journal": "SQLite file, WAL, synchronous=NORMAL, group commit per tick"}
+
+
 # -- REPORT --
 
 
 def table(res: dict[str, Any]) -> str:
     b, j, r, o = res["bus"], res["journal"], res["run_simulated"], res["orders"]
+    rp, tt, m = res.get("replay"), res.get("tick_to_order"), res["machine"]
     rows = [
         (
             "bus publish, 3 handlers",
@@ -379,6 +557,16 @@ def table(res: dict[str, Any]) -> str:
             f"{o['ratio_p99']:.1f}",
         ),
     ]
+    if (rp := res.get("replay")) is not None:
+        rows += [(f"replay sp500 SMA 10/30, whole loop", f"{rp['ours_events_per_s']:,.0f}", "200,000 (goal)",
+                  "events/s", f"{rp['ours_events_per_s'] / 200_000:.2f}"),
+                 (f"  same, vs backtrader ({rp['bars']:,} bars)", f"{rp['ours_bars_per_s']:,.0f}",
+                  f"{rp['backtrader_bars_per_s']:,.0f}", "bars/s", f"{rp['ratio']:.1f}x")]
+    if (tt := res.get("tick_to_order")) is not None:
+        rows += [("tick -> order ack p50, REST load", f"{tt['load_p50_us']:.0f}", f"{tt['idle_p50_us']:.0f}",
+                  "µs", f"{tt['load_p50_us'] / tt['idle_p50_us']:.2f}"),
+                 ("tick -> order ack p99, REST load", f"{tt['load_p99_us']:.0f}", "1,000 (goal)", "µs",
+                  f"{tt['load_p99_us'] / 1000:.2f}")]
     for x in res.get("restart", []):
         rows.append((f"restart, {x['orders']:,} orders", f"{x['snapshot_restart_s']:.2f}",
                      f"{x['full_replay_s']:.2f}", "s", f"{x['speedup']:.0f}x"))
@@ -398,7 +586,15 @@ def table(res: dict[str, Any]) -> str:
             *map(line, rows),
             "references: bus = 3 direct calls; journal = sqlite3 INSERT + COMMIT, same pragmas; "
             "order = bare PaperBroker.submit (no OMS, risk, journal); restart = snapshot + 1,000-order "
-            "tail vs full journal replay",
+            "tail vs full journal replay; replay = run_backtest (bus, strategy, risk, OMS, paper broker, "
+            "journal in memory, P&L) vs backtrader Cerebro (runonce=False) on the same bars; tick -> order = "
+            "quote published until its order is filled and committed (SQLite file journal, group commit), "
+            "under REST load vs the same idle",
+            *([f"  replay: {rp['trades']} trades, {rp['events']:,} events; backtrader runonce=True "
+               f"{rp['backtrader_runonce_bars_per_s']:,.0f} bars/s"] if rp else []),
+            *([f"  REST load: {tt['clients']} client threads in another process, {tt['rest_requests']:,} requests "
+               f"({', '.join(f'{k} {v}' for k, v in tt['rest_counts'].items())}) during {tt['ticks']:,} ticks; "
+               f"max {tt['load_max_us']:.0f} µs; load average {m['load_average_1m']:.2f}"] if tt else []),
             *(f"  {x['orders']:,} orders: snapshot written in {x['snapshot_write_s']:.2f} s "
               f"({x['snapshot_mb']:.1f} MB), archived-order lookup {x['archived_lookup_ms']:.1f} ms"
               for x in res.get("restart", [])),
@@ -421,6 +617,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         "run_simulated": bench_run_simulated(p["book_hours"], p["book_repeats"]),
         "orders": bench_orders(p["orders"], p["book_repeats"]),
         "restart": [bench_restart(n) for n in p["restart_orders"]],
+        "replay": bench_replay(quick, p["replay_repeats"]),
+        "tick_to_order": bench_tick_to_order(p["ticks"], p["clients"]),
     }
     res["wall_s"] = time.perf_counter() - t0
     return res

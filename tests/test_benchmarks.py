@@ -146,7 +146,7 @@ def check_analytics_microstructure(res: dict) -> None:
 
 # name -> (checks on the JSON, words the printed table must hold, seconds the quick run may take)
 CASES = {
-    "live_loop": (check_live_loop, ("bus publish", "submit market order p99"), 10),
+    "live_loop": (check_live_loop, ("bus publish", "submit market order p99", "vs backtrader", "tick -> order"), 20),
     "analytics_features": (check_analytics_features, ("stream update_array", "batch ", "p99"), None),
     "analytics_portfolio": (check_analytics_portfolio,
                             ("max-Sharpe, long-only", "ERC (Newton)", "HRP"), None),

@@ -5,8 +5,9 @@ number `seq` that strictly increases and is never reused; `ts_ns` is integer nan
 the Unix epoch; `stream` groups entries ("orders", "fills", "config", "account") and `type`
 names the record (an event class name for domain events); payloads are JSON objects, floats
 stored with `repr` so float64 round-trips exactly, NaN and infinity refused. Write-ahead rule:
-`append` returns only after the entry is committed, and the caller acts only after it returns.
-One writer per book (per journal file).
+`append` returns only after the entry is committed, and the caller acts only after it returns;
+inside a `batch` (group commit) the entries commit together when the batch ends, and the caller
+acknowledges nothing to the outside world before that. One writer per book (per journal file).
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/00_core/store.html.md"""
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,12 +208,16 @@ def _encode(payload: Any) -> str:
         raise TypeError(f"payload must hold JSON values only ({e})") from None
 
 # %% ../../nbs/00_core/07_store.ipynb #3a4e2ece
+_COLUMNS = ("ts_ns", "stream", "type", "payload")
+_INSERT_SQL = "INSERT INTO journal (ts_ns, stream, type, payload) VALUES (?, ?, ?, ?)"
+
+
 def _entry(row: Any) -> JournalEntry:
     return JournalEntry(int(row.seq), int(row.ts_ns), row.stream, row.type, json.loads(row.payload))
 
 
 class Journal:
-    "Append-only event journal in one SQL table; every append is committed before it returns."
+    "Append-only event journal in one SQL table; an append is committed before it returns (at the end of its `batch`)."
 
     _PAGE = 1000  # rows fetched per read query
 
@@ -226,16 +232,17 @@ class Journal:
         self._lock = threading.Lock()  # one writer per book; the lock only orders its threads
         self._insert = insert(self.table)
         self._writer: Connection | None = None   # kept open: a pool checkout per append costs ~100 us
+        self._raw: Any = None                    # SQLite: the DBAPI connection the writer inserts on
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._local = threading.local()          # per thread: depth of open `batch` blocks
+        self._pending = 0                        # rows inserted on SQLite but not committed yet
+        self.commits = 0                         # transactions committed (group commits count once)
         log.info("journal opened url=%s last_seq=%d", engine.url, self.last_seq())
 
     def __repr__(self) -> str:
         return f"Journal({self.engine.url!r}, last_seq={self.last_seq()})"
 
     # -- WRITING --
-
-    def _row(self, stream: str, type: str, payload: Mapping, ts_ns: int) -> dict[str, Any]:
-        return {"stream": _check_name("stream", stream), "type": _check_name("type", type),
-                "payload": _encode(payload), "ts_ns": _check_ts_ns(ts_ns)}
 
     def append(
         self,
@@ -244,35 +251,100 @@ class Journal:
         payload: dict,      # JSON object; floats exact, NaN refused
         ts_ns: int,         # ns since epoch
     ) -> int:               # the new entry's seq
-        "Append one entry, commit, and return its sequence number."
-        return self._write([self._row(stream, type, payload, ts_ns)])[0]
+        "Append one entry and return its sequence number; committed now, or at the end of the open `batch`."
+        return self._write([(_check_ts_ns(ts_ns), _check_name("stream", stream), _check_name("type", type),
+                             _encode(payload))])[0]
 
     def append_many(
         self,
         items: Iterable[tuple[str, str, dict, int]],  # (stream, type, payload, ts_ns) per entry
     ) -> list[int]:                                   # their seqs, in order
         "Append entries in one transaction (all or none) and return their sequence numbers."
-        return self._write([self._row(*item) for item in items])
+        return self._write([(_check_ts_ns(t), _check_name("stream", s), _check_name("type", ty), _encode(p))
+                            for s, ty, p, t in items])
 
-    def _write(self, rows: list[dict[str, Any]]) -> list[int]:
-        "Insert `rows` in one transaction on the writer connection; commit before returning."
+    @contextmanager
+    def batch(self) -> Iterator[Journal]:
+        "Group commit: the appends of this thread inside the block commit together when the outermost block exits."
+        self._local.depth = getattr(self._local, "depth", 0) + 1
+        try:
+            yield self
+        finally:
+            self._local.depth -= 1
+            if self._local.depth == 0 and self._pending:
+                self.flush()
+
+    def flush(self) -> int:
+        "Commit the rows inserted by open batches now; return how many were committed."
+        with self._lock:
+            return self._commit()
+
+    def _commit(self) -> int:
+        n, self._pending = self._pending, 0
+        if n:
+            try:
+                self._raw.driver_connection.commit()
+                self.commits += 1
+            except Exception:
+                self._drop_writer()
+                raise
+        return n
+
+    def _drop_writer(self) -> None:
+        "Forget the writer connection after a failure (its uncommitted rows are rolled back)."
+        raw, self._raw, self._pending = self._raw, None, 0
+        if raw is not None:
+            raw.invalidate()
+
+    def _write(self, rows: list[tuple]) -> list[int]:
+        "Insert (ts_ns, stream, type, payload) rows in one transaction; commit unless a batch is open."
+        if not self._sqlite:
+            return self._write_sa(rows)
+        with self._lock:
+            if self._raw is None:
+                self._raw = self.engine.raw_connection()
+            dbc = self._raw.driver_connection
+            try:
+                cur = dbc.cursor()
+                seqs = []
+                for r in rows:
+                    cur.execute(_INSERT_SQL, r)
+                    seqs.append(cur.lastrowid)
+            except Exception:
+                # Never retry here: a failure during COMMIT leaves it unknown whether the rows
+                # landed, and a blind retry could write them twice. Reconnect on the next call.
+                self._drop_writer()
+                raise
+            self._pending += len(rows)
+            if getattr(self._local, "depth", 0) == 0:
+                self._commit()
+            return seqs
+
+    def _write_sa(self, rows: list[tuple]) -> list[int]:
+        "The same through SQLAlchemy (PostgreSQL): one transaction per call, committed before it returns."
         with self._lock:
             if self._writer is None or self._writer.closed:
                 self._writer = self.engine.connect()
             conn = self._writer
             try:
                 with conn.begin():
-                    return [int(conn.execute(self._insert, r).inserted_primary_key[0]) for r in rows]
+                    return [int(conn.execute(self._insert, dict(zip(_COLUMNS, r))).inserted_primary_key[0])
+                            for r in rows]
             except Exception:
-                # Never retry here: a failure during COMMIT leaves it unknown whether the rows
-                # landed, and a blind retry could write them twice. Reconnect on the next call.
                 self._writer = None
                 conn.invalidate()
                 raise
 
     def close(self) -> None:
-        "Close the writer connection and the engine's pool (the journal can be reopened)."
+        "Commit what is pending, close the writer connection and the engine's pool (the journal can be reopened)."
         with self._lock:
+            if self._raw is not None:
+                try:
+                    self._commit()
+                finally:
+                    if self._raw is not None:
+                        self._raw.close()
+                    self._raw = None
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
@@ -301,6 +373,8 @@ class Journal:
         limit: int | None = None,     # at most this many entries; None for all
     ) -> Iterator[JournalEntry]:
         "Yield journal entries in sequence order."
+        if self._pending:
+            self.flush()                # a reader sees every entry appended before it asked
         t, nxt, left = self.table, int(from_seq), limit
         while left is None or left > 0:
             page = self._PAGE if left is None else min(self._PAGE, left)
@@ -340,6 +414,8 @@ class Journal:
 
     def last_seq(self) -> int:
         "Return the newest sequence number, 0 when the journal is empty."
+        if self._pending:
+            self.flush()
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(self.table.c.seq))).scalar() or 0)
 

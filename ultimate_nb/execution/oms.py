@@ -349,6 +349,7 @@ def snapshot(self: OMS) -> int | None:
     if self._last_seq == 0:
         return None
     t0 = time.perf_counter()
+    self.journal.flush()          # the open group commit first: it holds SQLite's write lock
     live, recent = dict(self._open), 0                      # open orders, then the newest terminal ones
     for cid in reversed(dict.keys(self.orders)):
         if recent >= self.keep_recent:

@@ -24,7 +24,7 @@ import logging
 import math
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -370,7 +370,16 @@ def history(self: TradingControls, limit: int = 100) -> list[dict[str, Any]]:
 @patch
 def trading_day(self: TradingControls, ts_ns: int) -> str:
     "Return the ISO date of `ts_ns` in the session's time zone."
-    return datetime.fromtimestamp(ts_ns / 1e9, ZoneInfo(self.settings.market_hours.timezone)).date().isoformat()
+    tz = self.settings.market_hours.timezone
+    c = getattr(self, "_day_span", None)        # (zone, first ns, end ns, day): one zone lookup per day
+    if c is not None and c[0] == tz and c[1] <= ts_ns < c[2]:
+        return c[3]
+    zone = ZoneInfo(tz)
+    d = datetime.fromtimestamp(ts_ns / 1e9, zone).date()
+    lo = datetime(d.year, d.month, d.day, tzinfo=zone)
+    hi = datetime.combine(d + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    self._day_span = (tz, int(lo.timestamp()) * 1_000_000_000, int(hi.timestamp()) * 1_000_000_000, d.isoformat())
+    return self._day_span[3]
 
 
 @patch

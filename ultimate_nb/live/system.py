@@ -464,7 +464,15 @@ def _publish_replayed(self: TradingSystem, ev: Any) -> None:
     "Move the clock to a replayed event's time, then publish it."
     if ev.ts_event > self.clock.timestamp_ns():
         self.clock.set_time(ev.ts_event)
-    self.bus.publish(ev)
+    with self.journal.batch():           # what the event caused commits in one transaction
+        self.bus.publish(ev)
+
+
+@patch
+def _publish_live(self: TradingSystem, ev: Any) -> None:
+    "Publish a live market event; the journal entries it causes commit in one transaction."
+    with self.journal.batch():
+        self.bus.publish(ev)
 
 
 @patch
@@ -621,7 +629,7 @@ def _on_bar(self: TradingSystem, bar: Bar) -> None:
                     raise                            # the bus counts it, as before
                 self._on_handler_error(f"strategy.{s.strategy_id}.on_bar", bar, e)
                 log.exception("strategy failed strategy=%s bar=%s", s.strategy_id, bar.ts_event)
-    equity = self.update_account_metrics()
+    equity = self._equity_now()     # gauges: refreshed on fills and by each /metrics scrape, not per bar
     if self.replay is not None and (not self.equity_curve or self.equity_curve[-1][0] < bar.ts_event):
         self.equity_curve.append((bar.ts_event, equity))
 
@@ -664,7 +672,13 @@ MAX_DENIAL_CODES = 10_000      # denial codes kept in memory for the API's answe
 
 @patch
 def submit_order(self: TradingSystem, order: Order) -> OrderState:
-    "Run `order` through OMS, pre-trade risk and the broker; return its state afterwards."
+    "Run `order` through OMS, pre-trade risk and the broker; return its state once its journal entries are committed."
+    with self.journal.batch():                # group commit: order, risk decision, venue reports in one transaction
+        return self._submit_order(order)
+
+
+@patch
+def _submit_order(self: TradingSystem, order: Order) -> OrderState:
     t0 = time.perf_counter_ns()
     state, created = self.oms.new_order(order)
     if not created:
@@ -711,6 +725,19 @@ def gross_notional(self: TradingSystem, strategy_id: str | None = None) -> tuple
         book += v
         strat += v if o.strategy_id == strategy_id else 0.0
     return book, strat
+
+
+@patch
+def _book_gross(self: TradingSystem) -> float:
+    "Return the book's gross notional (`gross_notional()[0]`) without the per-strategy part."
+    marks, insts, book = self.marks, self.instruments, 0.0
+    for p in self.oms.account.positions:
+        book += abs(p.qty) * marks.get(p.instrument_id, p.avg_price) * insts[p.instrument_id].multiplier
+    for s in self.oms.open_orders():
+        o = s.order
+        book += s.leaves_qty * (o.limit_price or o.stop_price or marks.get(o.instrument_id, 0.0)) \
+            * insts[o.instrument_id].multiplier
+    return book
 
 
 @patch
@@ -784,7 +811,7 @@ def _show_trading_state(self: TradingSystem) -> None:
 
 @patch
 def _on_mark_controls(self: TradingSystem, ev: Any) -> None:
-    self.controls.on_mark(self.oms.account.equity(self.marks), self.gross_notional()[0])
+    self.controls.on_mark(self._equity_now(), self._book_gross())
 
 
 @patch
@@ -901,6 +928,15 @@ def account_snapshot(self: TradingSystem) -> dict[str, Any]:
 
 
 @patch
+def _equity_now(self: TradingSystem) -> float:
+    "Return cash plus positions at the last mids (the same sum as `update_account_metrics`, no gauges)."
+    acct, marks, mv = self.oms.account, self.marks, 0.0
+    for p in acct.positions:
+        mv += p.market_value(marks.get(p.instrument_id, p.avg_price))
+    return acct.cash + mv
+
+
+@patch
 def update_account_metrics(self: TradingSystem) -> float:
     "Refresh the account and position gauges; return the equity."
     acct = self.oms.account
@@ -929,7 +965,7 @@ async def run(self: TradingSystem, stop: asyncio.Event | None = None, duration: 
     self.metrics.up.set(1)
     self.health.set("feed", "ok", f"replaying {self.feed_name}" if replay else f"{self.feed_name} streaming")
     try:
-        await self.feed.run(self._publish_replayed if replay else self.bus.publish,
+        await self.feed.run(self._publish_replayed if replay else self._publish_live,
                             clock=None if replay else self.clock, speed=self.settings.market.speed,
                             duration_s=duration, stop=stop)
     finally:
@@ -945,14 +981,18 @@ def run_simulated(self: TradingSystem, n_steps: int) -> int:
     "Advance the feed `n_steps` ticks (bars of a replay) on the SimClock, publishing every event; return events."
     if not isinstance(self.clock, SimClock):
         raise TypeError(f"clock must be a SimClock for run_simulated, was {type(self.clock).__name__}")
-    n = 0
+    n, feed, clock, publish, batch = 0, self.feed, self.clock, self.bus.publish, self.journal.batch
+    replay = self.replay is not None
     for _ in range(n_steps):
-        events = self.feed.step()
-        if not events and self.replay is not None:
+        events = feed.step()
+        if not events and replay:
             break                                   # the replay is exhausted
-        self.clock.set_time(max(self.clock.timestamp_ns(), self.feed.now_ns))
-        for ev in events:
-            self.bus.publish(ev)
+        now = feed.now_ns
+        if now > clock.timestamp_ns():
+            clock.set_time(now)
+        with batch():                               # one commit per step: the journal entries it caused
+            for ev in events:
+                publish(ev)
         n += len(events)
     return n
 
