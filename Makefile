@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 LIVE_STAMP := $(VENV)/.installed-live
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: live test test-portable install export
+.PHONY: live test test-portable install export lab
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: $(STAMP)
 	$(BIN)/python .ci/check_notebooks.py
 	$(BIN)/nbdev-test --n-workers 2 --timing
 	$(BIN)/python -m pytest -q tests
+
+# JupyterLab on the project's environment (its python3 kernel is .venv's): edit nbs/, run pipelines/ and apps/
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=. $(ARGS)
 
 # the numeric notebooks on a baseline x86-64 CPU: torch without its AVX2/AVX-512 kernels, then
 # numba compiling for a generic CPU; results must not depend on the vector unit (tolerances only)

@@ -43,3 +43,12 @@ def test_readme_notebooks_exist_and_export_the_module_named():
 
 def test_readme_does_not_point_outside_the_repository():
     assert "../shared" not in (REPO / "README.md").read_text()
+
+
+def test_make_targets_the_readme_names_exist():
+    readme, makefile = (REPO / "README.md").read_text(), (REPO / "Makefile").read_text()
+    named = set(re.findall(r"`make ([a-z][\w-]*)", readme))
+    assert {"live", "test", "lab"} <= named, named
+    targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.M))
+    assert named <= targets, f"README names make targets the Makefile lacks: {sorted(named - targets)}"
+    assert '"jupyterlab' in (REPO / "pyproject.toml").read_text()     # `make lab` needs it in dev
