@@ -57,10 +57,10 @@ from ..options.greeks import bs_greeks
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'BACKENDS', 'PRICER_HEADS', 'BATCH_BUCKETS', 'Priority', 'UnknownModelError', 'InferenceTimeout', 'Prediction',
-           'Backend', 'OrtBackend', 'TorchBackend', 'TensorRTBackend', 'export_onnx', 'load_backend',
-           'bs_greeks_fallback', 'InferenceMetrics', 'ModelVersion', 'InferenceServer', 'PredictRequest',
-           'add_predict_routes']
+__all__ = ['log', 'BACKENDS', 'PRICER_HEADS', 'BATCH_BUCKETS', 'REGISTRY_SCHEME', 'Priority', 'UnknownModelError',
+           'InferenceTimeout', 'Prediction', 'Backend', 'OrtBackend', 'TorchBackend', 'TensorRTBackend', 'export_onnx',
+           'load_backend', 'bs_greeks_fallback', 'InferenceMetrics', 'ModelVersion', 'InferenceServer',
+           'registry_version', 'resolve_registry_model', 'PredictRequest', 'add_predict_routes']
 
 # %% ../../nbs/60_ml/03_inference.ipynb #02213505
 class Priority(IntEnum):
@@ -511,8 +511,10 @@ class InferenceServer:
                  settings: InferenceSettings | None = None,        # batching, cache, timeouts, breaker
                  registry: CollectorRegistry | None = None,        # where metrics go; None: a private one
                  clock: Clock | None = None,                       # the breakers' clock; None: LiveClock
-                 fallbacks: dict[str, Callable] | None = None):    # named fallbacks besides "bs_greeks"
+                 fallbacks: dict[str, Callable] | None = None,     # named fallbacks besides "bs_greeks"
+                 tracking_uri: str | None = None):                 # MLflow registry of `models:/` sources
         self.settings = InferenceSettings() if settings is None else settings
+        self.tracking_uri = tracking_uri
         self.metrics = InferenceMetrics(registry)
         self.clock = clock
         self.fallbacks: dict[str, Callable] = {"bs_greeks": bs_greeks_fallback, **(fallbacks or {})}
@@ -546,9 +548,10 @@ class InferenceServer:
                       settings: InferenceSettings,                 # with `models` to load
                       registry: CollectorRegistry | None = None,
                       clock: Clock | None = None,
-                      fallbacks: dict[str, Callable] | None = None) -> InferenceServer:
+                      fallbacks: dict[str, Callable] | None = None,
+                      tracking_uri: str | None = None) -> InferenceServer:
         "Return a server with every model of `settings.models` loaded."
-        srv = cls(settings, registry, clock, fallbacks)
+        srv = cls(settings, registry, clock, fallbacks, tracking_uri)
         for name, ms in settings.models.items():
             srv.load(name, ms.path, backend=ms.backend, device=ms.device, fallback=ms.fallback)
         return srv
@@ -590,11 +593,67 @@ def _resolve_fallback(self: InferenceServer, fb: Any) -> tuple[Callable | None, 
         return fb, getattr(fb, "__name__", type(fb).__name__)
     raise TypeError(f"fallback must be a name or a function, was {type(fb).__name__}")
 
+# %% ../../nbs/60_ml/03_inference.ipynb #b7e1a001
+REGISTRY_SCHEME = "models:/"
+
+
+def _registry_uri(tracking_uri: str | None) -> str:
+    import mlflow
+    from mlflow.tracking._tracking_service.utils import is_tracking_uri_set
+    return tracking_uri or (mlflow.get_tracking_uri() if is_tracking_uri_set() else "sqlite:///var/mlflow.db")
+
+
+def _registry_client(tracking_uri: str | None) -> Any:
+    import mlflow
+    uri = _registry_uri(tracking_uri)
+    return mlflow.MlflowClient(uri, registry_uri=uri)
+
+
+def _parse_registry_uri(uri: str) -> tuple[str, str | None, str | None]:
+    "Return (name, alias, version) of `models:/NAME@alias` or `models:/NAME/N`."
+    rest = uri[len(REGISTRY_SCHEME):] if uri.startswith(REGISTRY_SCHEME) else ""
+    m = re.fullmatch(r"([^/@]+)(?:@([\w\-]+)|/(\d+))", rest)
+    if m is None:
+        raise ValueError(f"source must be 'models:/NAME@alias' or 'models:/NAME/N', was {uri!r}")
+    return m.group(1), m.group(2), m.group(3)
+
+
+def registry_version(
+    uri: str,                           # `models:/NAME@alias` or `models:/NAME/N`
+    tracking_uri: str | None = None,    # None: MLflow's configured URI, else sqlite:///var/mlflow.db
+) -> str:                               # "NAME/N"
+    "Return the registered version an alias or version URI points to now; ValueError if none."
+    name, alias, number = _parse_registry_uri(uri)
+    if number is not None:
+        return f"{name}/{number}"
+    try:
+        mv = _registry_client(tracking_uri).get_model_version_by_alias(name, alias)
+    except Exception as e:
+        raise ValueError(f"model {uri!r} is not in the registry: {type(e).__name__}: {e}") from e
+    return f"{name}/{mv.version}"
+
+
+def resolve_registry_model(
+    uri: str,                           # `models:/NAME@alias` or `models:/NAME/N`
+    tracking_uri: str | None = None,
+) -> tuple[Path, str]:                  # (local .onnx or TorchScript file, "NAME/N")
+    "Download a registered model version and return its servable file and version."
+    import mlflow
+    ver = registry_version(uri, tracking_uri)
+    name, number = ver.rsplit("/", 1)
+    where = _registry_client(tracking_uri).get_model_version_download_uri(name, number)
+    d = Path(mlflow.artifacts.download_artifacts(artifact_uri=where, tracking_uri=_registry_uri(tracking_uri)))
+    files = sorted(d.rglob("*.onnx")) or sorted(d.rglob("*.torchscript.pt"))
+    if not files:
+        raise ValueError(f"model {uri!r} ({ver} at {where}) has no .onnx or .torchscript.pt file to serve")
+    return files[0], ver
+
+
 # %% ../../nbs/60_ml/03_inference.ipynb #ba8e5267
 @patch
 def load(self: InferenceServer,
          name: str,                               # model name used by callers and the REST route
-         source: str | Path | Backend,            # model file (`load_backend`) or a ready backend object
+         source: str | Path | Backend,            # model file, `models:/NAME@alias` or `models:/NAME/N`, or a backend
          backend: str = "auto",                   # one of `BACKENDS` (files only)
          device: str = "cpu",                     # "cpu" or "cuda[:N]"
          fallback: str | Callable | None = None,  # a name in `self.fallbacks`, or x -> outputs
@@ -612,7 +671,11 @@ def load(self: InferenceServer,
                                max_wait_us=cfg.max_wait_us if max_wait_us is None else max_wait_us,
                                timeout_s=cfg.timeout_s if timeout_s is None else timeout_s)
     fb, fb_name = self._resolve_fallback(fallback)
-    if isinstance(source, (str, Path)):
+    if isinstance(source, str) and source.startswith(REGISTRY_SCHEME):
+        path, reg_ver = resolve_registry_model(source, self.tracking_uri)
+        be = load_backend(path, backend, device, cfg.intra_op_threads, limits.max_batch)
+        src, ver = source, version or reg_ver
+    elif isinstance(source, (str, Path)):
         be = load_backend(source, backend, device, cfg.intra_op_threads, limits.max_batch)
         src, ver = str(source), version or _file_version(Path(source))
     elif isinstance(source, Backend) or all(hasattr(source, a) for a in ("run", "n_in", "name", "dtype", "device")):
@@ -675,6 +738,30 @@ def unload(self: InferenceServer, name: str) -> None:
         else:
             q.loop.call_soon_threadsafe(q.close, err)
     log.info("model unloaded name=%s", name)
+
+# %% ../../nbs/60_ml/03_inference.ipynb #b7e1a003
+@patch
+def refresh(self: InferenceServer,
+            name: str | None = None,   # one model; None: every model loaded from a `models:/NAME@alias`
+) -> list[str]:                        # the models that now serve a new version
+    "Reload the models whose registry alias points to another version now; the old one serves until then."
+    names = [name] if name is not None else self.models
+    done = []
+    for n in names:
+        m = self.model(n)
+        if not (m.source.startswith(REGISTRY_SCHEME) and "@" in m.source):
+            continue
+        try:
+            if registry_version(m.source, self.tracking_uri) == m.version:
+                continue
+            self.reload(n)
+        except ValueError as e:                 # the registry is down or the new version is bad
+            self._stats[n].inc("errors", "reload")
+            log.warning("model refresh failed name=%s source=%s error=%s", n, m.source, e)
+            continue
+        done.append(n)
+    return done
+
 
 # %% ../../nbs/60_ml/03_inference.ipynb #a82b452c
 class _BackendFailure(Exception):
