@@ -28,6 +28,8 @@ EXTRA_PACKAGES = {
     "alpaca": ("alpaca",),  # msgpack too, but dask needs it as well
     "data": ("bokeh_sampledata", "skfolio", "gym_anytrading"),
     "explain": ("shap", "lime"),
+    "mlops": ("mlflow", "optuna", "pandera", "alembic"),
+    "features": ("duckdb",),
 }
 # modules that need an extra (by module prefix)
 NEEDS = {
@@ -36,7 +38,8 @@ NEEDS = {
     "ultimate_nb.core.parallel": ("dask",),
     "ultimate_nb.execution.alpaca": ("alpaca",),
     "ultimate_nb.pipelines.": ("pipelines",),
-    "ultimate_nb.live.strategies": ("optim", "ml"),   # the example strategies: portfolio weights, models
+    "ultimate_nb.live.strategies": ("optim", "ml"),
+    "ultimate_nb.ml.mlops": ("mlops", "dask"),        # Optuna trials fan out on Dask (core.parallel)   # the example strategies: portfolio weights, models
 }
 
 MODULES = sorted(

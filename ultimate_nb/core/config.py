@@ -29,8 +29,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 __all__ = ['RUNTIME', 'ServerSettings', 'MarketSettings', 'AlpacaSettings', 'BrokerSettings', 'StrategyBudget', 'StrategySpec',
            'StrategySettings', 'StoreSettings', 'LoggingSettings', 'ParallelSettings', 'ModelSettings',
            'InferenceSettings', 'RunSettings', 'MarketHoursSettings', 'RiskSettings', 'RouterSettings', 'CdcSettings',
-           'AlgoSettings', 'FeatureStoreSettings', 'Settings', 'ConfigError', 'read_config_file', 'load_settings',
-           'parse_overrides', 'deep_merge', 'runtime_fields', 'update_runtime', 'env_example']
+           'AlgoSettings', 'FeatureStoreSettings', 'MLOpsSettings', 'Settings', 'ConfigError', 'read_config_file',
+           'load_settings', 'parse_overrides', 'deep_merge', 'runtime_fields', 'update_runtime', 'env_example']
 
 # %% ../../nbs/00_core/01_config.ipynb #ef713ab3
 RUNTIME = {"runtime": True}
@@ -361,6 +361,21 @@ class FeatureStoreSettings(_Section):
     max_future_s: float = Field(5.0, ge=0)                # event times further ahead of the clock are refused
     owner: str = "live"                                   # owner recorded on the views
 
+# %% ../../nbs/00_core/01_config.ipynb #742016ec
+class MLOpsSettings(_Section):
+    "Experiment tracking, model registry, tuning and continuous training (ml.mlops)."
+    tracking_uri: str | None = None                 # MLflow tracking + registry URI; None: sqlite:///var/mlflow.db
+    artifact_dir: str = "var/mlartifacts"           # artifact root of the experiments created here
+    experiment: str = "ultimate"                    # MLflow experiment of training runs
+    model_name: str = "signal"                      # registered model the signal strategy serves
+    optuna_storage: str | None = None               # RDB URL for studies (production); None: a journal file
+    optuna_journal: str = "var/optuna/journal.log"  # the journal file of studies when optuna_storage is None
+    alpha: float = Field(0.05, gt=0, lt=0.5)        # level of the Diebold-Mariano promotion test
+    min_holdout: int = Field(100, ge=20)            # rows of the held-out window, at least
+    journal_url: str | None = None                  # journal of promotions; None: the book's var/ultimate.db
+    var_dir: str = "var"                            # folder of the default journal
+    poll_s: float = Field(10.0, gt=0)               # RegistryWatcher: seconds between alias checks
+
 # %% ../../nbs/00_core/01_config.ipynb #76680a59
 _FILE_DATA: contextvars.ContextVar[dict] = contextvars.ContextVar("_FILE_DATA", default={})
 
@@ -391,6 +406,7 @@ class Settings(BaseSettings):
     parallel: ParallelSettings = ParallelSettings()
     run: RunSettings = RunSettings()
     inference: InferenceSettings = InferenceSettings()
+    mlops: MLOpsSettings = MLOpsSettings()
     feature_store: FeatureStoreSettings = FeatureStoreSettings()
     router: RouterSettings = RouterSettings()
     cdc: CdcSettings = CdcSettings()

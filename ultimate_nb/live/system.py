@@ -103,7 +103,7 @@ class TradingSystem:
         self.broker = self._make_broker()
         # models for strategies and the hedging engine; a model that does not load stops the start
         self.inference = InferenceServer.from_settings(self.settings.inference, registry=self.metrics.registry,
-                                                       clock=self.clock)
+                                                       clock=self.clock, tracking_uri=self.settings.mlops.tracking_uri)
         self.explainer = DecisionExplainer.from_server(self.inference)   # why a model strategy traded
         restored = self.broker.restore(self.oms.open_orders())
         self.strategies = self._make_strategies(strategy)
@@ -559,7 +559,8 @@ def add_desk(self: TradingSystem, name: str, desk: Any) -> Any:
 @patch
 def _make_desks(self: TradingSystem) -> None:
     """Add the desks the settings turn on: the smart order router (`router`, L2 book feeds), the algo desk
-    (`algos`), the feature store (`feature_store`) and change data capture (`cdc`)."""
+    (`algos`), the feature store (`feature_store`), change data capture (`cdc`) and the model registry watcher (models served
+    by MLflow alias, `models:/NAME@champion`)."""
     st = self.settings
     from ultimate_nb.execution.router import RouterDesk
     from ultimate_nb.live.algos import AlgoDesk
@@ -573,6 +574,9 @@ def _make_desks(self: TradingSystem) -> None:
     if st.cdc.enabled:
         from ultimate_nb.data import cdc
         self.add_desk("cdc", cdc.from_settings(self, st.cdc))
+    if any(str(m.path).startswith("models:/") for m in st.inference.models.values()):
+        from ultimate_nb.ml.mlops import RegistryWatcher       # serves a new champion without a restart
+        self.add_desk("model_registry", RegistryWatcher.from_settings(self, st.mlops))
 
 # %% ../../nbs/90_live/02_system.ipynb #6cbb13b4
 @patch

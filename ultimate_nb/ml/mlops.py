@@ -50,26 +50,14 @@ from ..core.store import Journal, make_engine
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'PACKAGES', 'MODELS_STREAM', 'CHAMPION', 'CHALLENGER', 'MLOpsSettings', 'Tracking', 'start_tracking',
-           'data_fingerprint', 'environment', 'TrainingRun', 'log_training', 'DataValidationError', 'signal_schemas',
-           'validate_batch', 'optuna_storage', 'tune', 'SignalObjective', 'log_study', 'DMResult', 'dm_test',
-           'ModelJournal', 'alias_version', 'TrainResult', 'train_and_register', 'Promotion', 'promote_if_better',
-           'rollback', 'RegistryWatcher']
+__all__ = ['log', 'PACKAGES', 'MODELS_STREAM', 'CHAMPION', 'CHALLENGER', 'Tracking', 'start_tracking', 'data_fingerprint',
+           'environment', 'TrainingRun', 'log_training', 'DataValidationError', 'signal_schemas', 'validate_batch',
+           'optuna_storage', 'tune', 'SignalObjective', 'log_study', 'DMResult', 'dm_test', 'ModelJournal',
+           'alias_version', 'TrainResult', 'train_and_register', 'Promotion', 'promote_if_better', 'rollback',
+           'RegistryWatcher']
 
 # %% ../../nbs/60_ml/07_mlops.ipynb #a1700007
-class MLOpsSettings(_Section):
-    "Experiment tracking, model registry, tuning and continuous training (ml.mlops)."
-    tracking_uri: str | None = None                 # MLflow tracking + registry URI; None: sqlite:///var/mlflow.db
-    artifact_dir: str = "var/mlartifacts"           # artifact root of the experiments created here
-    experiment: str = "ultimate"                    # MLflow experiment of training runs
-    model_name: str = "signal"                      # registered model the signal strategy serves
-    optuna_storage: str | None = None               # RDB URL for studies (production); None: a journal file
-    optuna_journal: str = "var/optuna/journal.log"  # the journal file of studies when optuna_storage is None
-    alpha: float = Field(0.05, gt=0, lt=0.5)        # level of the Diebold-Mariano promotion test
-    min_holdout: int = Field(100, ge=20)            # rows of the held-out window, at least
-    journal_url: str | None = None                  # journal of promotions; None: the book's var/ultimate.db
-    var_dir: str = "var"                            # folder of the default journal
-    poll_s: float = Field(10.0, gt=0)               # RegistryWatcher: seconds between alias checks
+from ..core.config import MLOpsSettings   # defined with the other settings sections
 
 # %% ../../nbs/60_ml/07_mlops.ipynb #a1700011
 @dataclass
