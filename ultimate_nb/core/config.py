@@ -29,8 +29,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 __all__ = ['RUNTIME', 'ServerSettings', 'MarketSettings', 'AlpacaSettings', 'BrokerSettings', 'StrategyBudget', 'StrategySpec',
            'StrategySettings', 'StoreSettings', 'LoggingSettings', 'ParallelSettings', 'ModelSettings',
            'InferenceSettings', 'RunSettings', 'MarketHoursSettings', 'RiskSettings', 'RouterSettings', 'CdcSettings',
-           'AlgoSettings', 'FeatureStoreSettings', 'MLOpsSettings', 'Settings', 'ConfigError', 'read_config_file',
-           'load_settings', 'parse_overrides', 'deep_merge', 'runtime_fields', 'update_runtime', 'env_example']
+           'AlgoSettings', 'FeatureStoreSettings', 'MLOpsSettings', 'DriftSettings', 'MonitoringSettings', 'Settings',
+           'ConfigError', 'read_config_file', 'load_settings', 'parse_overrides', 'deep_merge', 'runtime_fields',
+           'update_runtime', 'env_example']
 
 # %% ../../nbs/00_core/01_config.ipynb #ef713ab3
 RUNTIME = {"runtime": True}
@@ -376,6 +377,50 @@ class MLOpsSettings(_Section):
     var_dir: str = "var"                            # folder of the default journal
     poll_s: float = Field(10.0, gt=0)               # RegistryWatcher: seconds between alias checks
 
+# %% ../../nbs/00_core/01_config.ipynb #ed3f6aac
+class DriftSettings(_Section):
+    "Drift detection on the book's bar features, model predictions and model errors (ml.drift)."
+    enabled: bool = False                                   # run the drift desk
+    reference_size: int = Field(250, ge=10)                 # rows of the reference (the first seen, unless set)
+    window_size: int = Field(100, ge=10)                    # rows of the sliding current window
+    check_every: int = Field(25, ge=1)                      # test every this many new rows
+    # the desk feeds every stride-th bar of an instrument: the tests assume independent rows, and bar
+    # features over overlapping windows are autocorrelated; set it to the longest feature window
+    stride: int = Field(1, ge=1)
+    alpha: float = Field(0.01, gt=0, lt=1)                  # level of each check's family of tests
+    correction: Literal["bh", "holm", "bonferroni"] = "bh"  # multiple-testing correction
+    mmd: bool = True                                        # add the multivariate MMD test
+    permutations: int = Field(200, ge=19)                   # MMD permutations per check
+    psi_bins: int = Field(10, ge=2)
+    cooldown: int = Field(100, ge=0)                        # rows (or losses) after an alarm before the next
+    rebase_on_alarm: bool = False                           # after an alarm the current window becomes the reference
+    error_detector: Literal["page_hinkley", "cusum", "adwin", "none"] = "cusum"
+    error_threshold: float | None = Field(None, gt=0)       # None: calibrated on the first reference_size errors
+    error_horizon: int = Field(1000, ge=10)                 # steps over which a calibrated detector errs w.p. alpha
+    models: list[str] = []                                  # inference models whose predictions and errors are watched
+    outcome: Literal["direction", "return"] = "direction"   # what a prediction forecasts: P(next bar up) or its return
+    retrain_on_alarm: bool = True                           # call the trigger (the retraining pipeline) on an alarm
+
+
+class MonitoringSettings(_Section):
+    "Champion/challenger monitoring of a served model (ml.monitoring)."
+    enabled: bool = False                                   # run the monitoring desk
+    champion: str = "signal"                                # the inference model that serves decisions
+    challenger: str | None = None                           # the model run beside it; None: champion only
+    mode: Literal["shadow", "ab"] = "shadow"                # ab: the challenger takes its share of decisions
+    split_by: Literal["strategy", "instrument"] = "strategy"   # what an A/B key is
+    challenger_share: float = Field(0.0, ge=0.0, le=1.0)    # share of keys the challenger decides in ab mode
+    salt: str = "ab-1"                                      # change it to draw a new split
+    outcome: Literal["direction", "return"] = "direction"   # what the model forecasts
+    threshold: float = Field(0.55, gt=0.0)                  # long at >= threshold (direction: short at <= 1 - t)
+    long_only: bool = True                                  # no short decisions
+    alpha: float = Field(0.05, gt=0.0, lt=1.0)              # the A/B test's level
+    min_samples: int = Field(100, ge=10)                    # no A/B decision before this many paired outcomes
+    tau: float | None = Field(None, gt=0.0)                 # mSPRT mixing sd of the mean loss difference; None: 0.1 sd
+    journal: bool = True                                    # log predictions and outcomes to the journal ("models")
+    flush_every: int = Field(64, ge=1)                      # journal entries written per transaction
+    history: int = Field(5000, ge=10)                       # outcomes kept per version for metrics and plots
+
 # %% ../../nbs/00_core/01_config.ipynb #76680a59
 _FILE_DATA: contextvars.ContextVar[dict] = contextvars.ContextVar("_FILE_DATA", default={})
 
@@ -406,6 +451,8 @@ class Settings(BaseSettings):
     parallel: ParallelSettings = ParallelSettings()
     run: RunSettings = RunSettings()
     inference: InferenceSettings = InferenceSettings()
+    drift: DriftSettings = DriftSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     mlops: MLOpsSettings = MLOpsSettings()
     feature_store: FeatureStoreSettings = FeatureStoreSettings()
     router: RouterSettings = RouterSettings()

@@ -24,6 +24,8 @@ import asyncio
 import json
 import logging
 import re
+import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -58,7 +60,7 @@ from .strategy import MovingAverageCrossover, Strategy, load_strategies
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'MARKET_DATA', 'ORDER_EVENTS', 'MARKS', 'MAX_DENIAL_CODES', 'TradingSystem', 'BookContext']
+__all__ = ['log', 'MARKET_DATA', 'ORDER_EVENTS', 'MARKS', 'RETRAIN_PIPELINE', 'MAX_DENIAL_CODES', 'TradingSystem', 'BookContext']
 
 # %% ../../nbs/90_live/02_system.ipynb #189a5a53
 MARKET_DATA = (Quote, Trade, Bar, BookSnapshot)
@@ -559,7 +561,8 @@ def add_desk(self: TradingSystem, name: str, desk: Any) -> Any:
 @patch
 def _make_desks(self: TradingSystem) -> None:
     """Add the desks the settings turn on: the smart order router (`router`, L2 book feeds), the algo desk
-    (`algos`), the feature store (`feature_store`), change data capture (`cdc`) and the model registry watcher (models served
+    (`algos`), the feature store (`feature_store`), change data capture (`cdc`), drift detection (`drift`, alarms run `RETRAIN_PIPELINE`),
+    champion/challenger monitoring (`monitoring`) and the model registry watcher (models served
     by MLflow alias, `models:/NAME@champion`)."""
     st = self.settings
     from ultimate_nb.execution.router import RouterDesk
@@ -577,6 +580,34 @@ def _make_desks(self: TradingSystem) -> None:
     if any(str(m.path).startswith("models:/") for m in st.inference.models.values()):
         from ultimate_nb.ml.mlops import RegistryWatcher       # serves a new champion without a restart
         self.add_desk("model_registry", RegistryWatcher.from_settings(self, st.mlops))
+    if st.drift.enabled:                                       # alarms start the retraining pipeline
+        from ultimate_nb.ml.drift import DriftDesk
+        self.add_desk("drift", DriftDesk.from_settings(self, st.drift, trigger=self._retrain))
+    if st.monitoring.enabled:
+        from ultimate_nb.ml.monitoring import MonitoringDesk
+        self.add_desk("monitoring", MonitoringDesk.from_settings(self, st.monitoring))
+
+
+RETRAIN_PIPELINE = "train-challenger"    # pipelines/schedules.yaml entry a drift alarm runs
+
+
+@patch
+def _retrain(self: TradingSystem, alarm: Any) -> int | None:
+    """Start the `train-challenger` pipeline in a child process on a drift `alarm`; return its pid, or
+    None while the previous run still works (one at a time). The new model becomes challenger and is
+    promoted only if it beats the champion (ml.mlops); the book serves it by alias, without a restart."""
+    proc = getattr(self, "_retrain_proc", None)
+    if proc is not None and proc.poll() is None:
+        log.info("retraining already running pid=%d alarm=%s", proc.pid, getattr(alarm, "kind", alarm))
+        return None
+    out = Path(self.settings.store.var_dir) / "pipelines" / "retrain.log"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "ab") as f:
+        self._retrain_proc = subprocess.Popen([sys.executable, "-m", "ultimate_nb.pipelines", "run", RETRAIN_PIPELINE],
+                                              stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+    log.warning("drift alarm: retraining started pipeline=%s pid=%d log=%s", RETRAIN_PIPELINE,
+                self._retrain_proc.pid, out)
+    return self._retrain_proc.pid
 
 # %% ../../nbs/90_live/02_system.ipynb #6cbb13b4
 @patch

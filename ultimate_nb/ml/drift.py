@@ -43,8 +43,8 @@ log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['log', 'CORRECTIONS', 'ks_columns', 'chi2_columns', 'psi_columns', 'MMDResult', 'mmd_test', 'adjust_pvalues',
            'DriftReport', 'detect_drift', 'null_alarm_rates', 'drift_power', 'PageHinkley', 'CUSUM', 'ADWIN',
-           'calibrate_threshold', 'stream_alarm_table', 'DriftDetected', 'DriftSettings', 'DriftMetrics',
-           'DriftMonitor', 'make_detector', 'DriftDesk']
+           'calibrate_threshold', 'stream_alarm_table', 'DriftDetected', 'DriftMetrics', 'DriftMonitor',
+           'make_detector', 'DriftDesk']
 
 # %% ../../nbs/60_ml/05_drift.ipynb #1059a8a7
 def _as_2d(name: str, a: Any, min_rows: int = 2) -> np.ndarray:
@@ -555,28 +555,7 @@ class DriftDetected:
         object.__setattr__(self, "features", tuple(self.features))
 
 # %% ../../nbs/60_ml/05_drift.ipynb #f91fb85c
-class DriftSettings(_Section):
-    "Drift detection on the book's bar features, model predictions and model errors (ml.drift)."
-    enabled: bool = False                                   # run the drift desk
-    reference_size: int = Field(250, ge=10)                 # rows of the reference (the first seen, unless set)
-    window_size: int = Field(100, ge=10)                    # rows of the sliding current window
-    check_every: int = Field(25, ge=1)                      # test every this many new rows
-    # the desk feeds every stride-th bar of an instrument: the tests assume independent rows, and bar
-    # features over overlapping windows are autocorrelated; set it to the longest feature window
-    stride: int = Field(1, ge=1)
-    alpha: float = Field(0.01, gt=0, lt=1)                  # level of each check's family of tests
-    correction: Literal["bh", "holm", "bonferroni"] = "bh"  # multiple-testing correction
-    mmd: bool = True                                        # add the multivariate MMD test
-    permutations: int = Field(200, ge=19)                   # MMD permutations per check
-    psi_bins: int = Field(10, ge=2)
-    cooldown: int = Field(100, ge=0)                        # rows (or losses) after an alarm before the next
-    rebase_on_alarm: bool = False                           # after an alarm the current window becomes the reference
-    error_detector: Literal["page_hinkley", "cusum", "adwin", "none"] = "cusum"
-    error_threshold: float | None = Field(None, gt=0)       # None: calibrated on the first reference_size errors
-    error_horizon: int = Field(1000, ge=10)                 # steps over which a calibrated detector errs w.p. alpha
-    models: list[str] = []                                  # inference models whose predictions and errors are watched
-    outcome: Literal["direction", "return"] = "direction"   # what a prediction forecasts: P(next bar up) or its return
-    retrain_on_alarm: bool = True                           # call the trigger (the retraining pipeline) on an alarm
+from ..core.config import DriftSettings   # defined with the other settings sections
 
 # %% ../../nbs/60_ml/05_drift.ipynb #331f8a0c
 class DriftMetrics:

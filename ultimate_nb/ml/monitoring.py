@@ -38,28 +38,11 @@ from ..core.config import _Section
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'MonitoringSettings', 'assign_arm', 'decide', 'VersionMetrics', 'MSPRT', 'msprt_paths', 'MonitoringMetrics',
-           'ModelMonitor', 'MonitoringDesk']
+__all__ = ['log', 'assign_arm', 'decide', 'VersionMetrics', 'MSPRT', 'msprt_paths', 'MonitoringMetrics', 'ModelMonitor',
+           'MonitoringDesk']
 
 # %% ../../nbs/60_ml/06_monitoring.ipynb #f450dcd3
-class MonitoringSettings(_Section):
-    "Champion/challenger monitoring of a served model (ml.monitoring)."
-    enabled: bool = False                                   # run the monitoring desk
-    champion: str = "signal"                                # the inference model that serves decisions
-    challenger: str | None = None                           # the model run beside it; None: champion only
-    mode: Literal["shadow", "ab"] = "shadow"                # ab: the challenger takes its share of decisions
-    split_by: Literal["strategy", "instrument"] = "strategy"   # what an A/B key is
-    challenger_share: float = Field(0.0, ge=0.0, le=1.0)    # share of keys the challenger decides in ab mode
-    salt: str = "ab-1"                                      # change it to draw a new split
-    outcome: Literal["direction", "return"] = "direction"   # what the model forecasts
-    threshold: float = Field(0.55, gt=0.0)                  # long at >= threshold (direction: short at <= 1 - t)
-    long_only: bool = True                                  # no short decisions
-    alpha: float = Field(0.05, gt=0.0, lt=1.0)              # the A/B test's level
-    min_samples: int = Field(100, ge=10)                    # no A/B decision before this many paired outcomes
-    tau: float | None = Field(None, gt=0.0)                 # mSPRT mixing sd of the mean loss difference; None: 0.1 sd
-    journal: bool = True                                    # log predictions and outcomes to the journal ("models")
-    flush_every: int = Field(64, ge=1)                      # journal entries written per transaction
-    history: int = Field(5000, ge=10)                       # outcomes kept per version for metrics and plots
+from ..core.config import MonitoringSettings   # defined with the other settings sections
 
 # %% ../../nbs/60_ml/06_monitoring.ipynb #6a4e1a94
 def assign_arm(
