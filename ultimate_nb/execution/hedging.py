@@ -40,8 +40,9 @@ from ..core.events import EVENT_TYPES, AssetClass, Instrument, Order, OrderSide,
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'GREEKS', 'gbm_paths', 'derman_kamal_std', 'leland_vol', 'whalley_wilmott_halfwidth', 'simulate_hedge',
-           'gamma_pnl_theory', 'hedge_quantities', 'revaluation_pnl', 'cvar', 'optimal_hedge']
+__all__ = ['log', 'GREEKS', 'YEAR_NS', 'gbm_paths', 'derman_kamal_std', 'leland_vol', 'whalley_wilmott_halfwidth',
+           'simulate_hedge', 'gamma_pnl_theory', 'hedge_quantities', 'revaluation_pnl', 'cvar', 'optimal_hedge',
+           'expiry_ns', 'option_greeks', 'HedgePolicy', 'HedgeDecision', 'HedgingEngine']
 
 # %% ../../nbs/70_execution/08_hedging.ipynb #93fde674
 def _pos(name: str, v: Any, strict: bool = True) -> np.ndarray:
@@ -338,3 +339,208 @@ def optimal_hedge(
     h = p0 + P @ q
     return {"qty": q, "cvar": float(cvar(h, alpha)), "std": float(h.std()), "cost": float(c @ np.abs(q)),
             "status": prob.status}
+
+# %% ../../nbs/70_execution/08_hedging.ipynb #f6155916
+_NY = ZoneInfo("America/New_York")
+YEAR_NS = 365 * 86_400 * 10**9      # ACT/365
+
+
+def expiry_ns(d: date) -> int:
+    "Return ns since epoch of an option's expiry: 16:00 New York time on date `d`."
+    return int(datetime.combine(d, dtime(16), _NY).timestamp()) * 10**9
+
+
+def option_greeks(
+    inst: Instrument,       # an option
+    spot: float,            # underlying mark, > 0
+    vol: float,             # implied vol, > 0
+    now_ns: int,            # ns since epoch
+    r: float = 0.0,         # risk-free rate
+) -> dict[str, float]:      # price, delta, gamma, vega of one contract (x multiplier); zeros once expired
+    "Return the Black–Scholes price and Greeks of one contract of option `inst`."
+    if inst.asset_class is not AssetClass.OPTION:
+        raise ValueError(f"inst must be an option, was {inst.symbol!r} ({inst.asset_class.value})")
+    _pos("spot", spot); _pos("vol", vol)
+    tau = (expiry_ns(inst.expiry) - now_ns) / YEAR_NS
+    if tau <= 0:
+        return dict.fromkeys(("price", "delta", "gamma", "vega"), 0.0)
+    vals = _bs(float(spot), inst.strike, tau, r, float(vol), inst.right.value == "call")
+    return {k: float(v) * inst.multiplier for k, v in zip(("price", "delta", "gamma", "vega"), vals)}
+
+# %% ../../nbs/70_execution/08_hedging.ipynb #e6ca5a7b
+@dataclass(frozen=True)
+class HedgePolicy:
+    "What to neutralise and when to rebalance."
+    targets: tuple[str, ...] = ("delta",)    # ("delta",), ("delta", "gamma"), ("delta", "vega")
+    rebalance: str = "band"                  # "time", "move" or "band" (Whalley–Wilmott)
+    interval_s: float = 300.0                # "time": seconds between hedges
+    move: float = 0.01                       # "move": relative move of the underlying since the last hedge
+    cost: float = 0.0005                     # "band": one-way proportional cost of the underlying
+    risk_aversion: float = 0.01              # "band": absolute risk aversion, per USD
+    rate: float = 0.0                        # risk-free rate of the Greeks
+    min_qty: int = 1                         # smaller trades are not sent
+
+    def __post_init__(self):
+        t = tuple(self.targets)
+        if t not in (("delta",), ("delta", "gamma"), ("delta", "vega")):
+            raise ValueError(f"targets must be ('delta',), ('delta', 'gamma') or ('delta', 'vega'), was {self.targets!r}")
+        object.__setattr__(self, "targets", t)
+        if self.rebalance not in ("time", "move", "band"):
+            raise ValueError(f"rebalance must be 'time', 'move' or 'band', was {self.rebalance!r}")
+        if self.rebalance == "band" and t != ("delta",):
+            raise ValueError(f"rebalance 'band' hedges delta only; targets were {t!r}")
+        for name in ("interval_s", "move", "risk_aversion"):
+            _pos(name, getattr(self, name))
+        _pos("cost", self.cost, strict=False)
+        if not math.isfinite(self.rate):
+            raise ValueError(f"rate must be finite, was {self.rate!r}")
+        _count("min_qty", self.min_qty)
+
+
+@dataclass(frozen=True)
+class HedgeDecision:
+    "The engine's decision for one underlying: hold, or the hedge orders, with the reason."
+    underlying: str
+    action: str                               # "hedge" or "hold"
+    reason: str
+    orders: tuple[tuple[str, int], ...]       # (instrument_id, signed qty: + buy)
+    spot: float | None                        # USD
+    greeks: dict[str, float]                  # the book's delta, gamma, vega before the hedge
+    ts_ns: int                                # ns since epoch
+
+    def to_record(self) -> dict[str, Any]:
+        "Return a JSON-ready dict (journal, REST)."
+        d = asdict(self)
+        d["orders"] = [list(o) for o in self.orders]
+        return d
+
+# %% ../../nbs/70_execution/08_hedging.ipynb #4da164dc
+def _as_positions(positions: Iterable[Any]) -> list[tuple[Instrument, float]]:
+    "Accept (Instrument, qty) pairs, objects with .instrument/.qty or dicts with those keys."
+    out = []
+    for p in positions:
+        if isinstance(p, tuple):
+            inst, qty = p
+        elif isinstance(p, Mapping):
+            inst, qty = p["instrument"], p["qty"]
+        else:
+            inst, qty = p.instrument, p.qty
+        if not isinstance(inst, Instrument) or inst.asset_class is not AssetClass.OPTION:
+            raise ValueError(f"positions must hold option Instruments, was {inst!r}")
+        if isinstance(qty, bool) or not isinstance(qty, (int, float, np.integer, np.floating)) or not math.isfinite(qty):
+            raise ValueError(f"qty of {inst.symbol!r} must be a finite number, was {qty!r}")
+        if qty:
+            out.append((inst, float(qty)))
+    return out
+
+
+def _vol(vols: Mapping[str, float] | float, inst: Instrument) -> float:
+    if isinstance(vols, Mapping):
+        v = vols.get(inst.symbol, vols.get(inst.underlying))
+        if v is None:
+            raise ValueError(f"vols has no entry for {inst.symbol!r} or its underlying {inst.underlying!r}")
+        return float(v)
+    return float(vols)
+
+# %% ../../nbs/70_execution/08_hedging.ipynb #7e8a54dd
+class HedgingEngine:
+    "Hedge orders for a book of options: Greeks by underlying, a rebalancing rule, rounded trades, a reason."
+
+    def __init__(
+        self,
+        policy: HedgePolicy | None = None,                           # default: WW band on delta
+        hedge_options: Mapping[str, Instrument] | None = None,        # underlying -> its gamma/vega hedge option
+    ):
+        self.policy = policy or HedgePolicy()
+        self.hedge_options = dict(hedge_options or {})
+        for u, inst in self.hedge_options.items():
+            if not isinstance(inst, Instrument) or inst.asset_class is not AssetClass.OPTION or inst.underlying != u:
+                raise ValueError(f"hedge_options[{u!r}] must be an option on {u!r}, was {inst!r}")
+        self.last: dict[str, tuple[int, float]] = {}    # underlying -> (ns, spot) of the last hedge
+
+    def book_greeks(self, positions: Iterable[Any], marks: Mapping[str, float], vols: Mapping[str, float] | float,
+                    now_ns: int) -> dict[str, dict[str, float]]:
+        "Return the options' delta, gamma, vega by underlying (module units); no mark: NaN."
+        out: dict[str, dict[str, float]] = {}
+        for inst, qty in _as_positions(positions):
+            acc = out.setdefault(inst.underlying, dict.fromkeys(GREEKS, 0.0))
+            spot = marks.get(inst.underlying)
+            if spot is None:
+                acc.update(dict.fromkeys(GREEKS, math.nan))
+                continue
+            g = option_greeks(inst, spot, _vol(vols, inst), now_ns, self.policy.rate)
+            for k in GREEKS:
+                acc[k] += qty * g[k]
+        return out
+
+# %% ../../nbs/70_execution/08_hedging.ipynb #3c6aed5f
+@patch
+def _trigger(self: HedgingEngine, u: str, spot: float, greeks: dict, now_ns: int) -> tuple[bool, str, float | None]:
+    "Return (due, reason, band half-width or None)."
+    p, last = self.policy, self.last.get(u)
+    if p.rebalance == "band":
+        H = float(whalley_wilmott_halfwidth(spot, greeks["gamma"], 0.0, 0.0, p.cost, p.risk_aversion))
+        d = greeks["delta"]
+        if abs(d) > H:
+            return True, f"band: delta {d:+.1f} outside the Whalley–Wilmott band ±{H:.1f} (trade to its edge)", H
+        return False, f"hold: delta {d:+.1f} inside the Whalley–Wilmott band ±{H:.1f}", H
+    if last is None:
+        return True, f"{p.rebalance}: first hedge of {u}", None
+    if p.rebalance == "time":
+        el = (now_ns - last[0]) / 1e9
+        if el >= p.interval_s:
+            return True, f"time: {el:.0f} s since the last hedge >= {p.interval_s:g} s", None
+        return False, f"hold: {el:.0f} s since the last hedge < {p.interval_s:g} s", None
+    m = spot / last[1] - 1
+    if abs(m) >= p.move:
+        return True, f"move: {u} moved {m:+.2%} since {last[1]:.2f}, |move| >= {p.move:.2%}", None
+    return False, f"hold: {u} moved {m:+.2%} since {last[1]:.2f}, |move| < {p.move:.2%}", None
+
+# %% ../../nbs/70_execution/08_hedging.ipynb #eb802b7a
+@patch
+def _trades(self: HedgingEngine, u: str, spot: float, greeks: dict, vols: Any, now_ns: int,
+            band: float | None) -> list[tuple[str, int]]:
+    "Return the rounded trades that neutralise the policy's targets (delta to the band's edge)."
+    p, orders, delta = self.policy, [], greeks["delta"]
+    if band is not None:
+        return [(u, -int(round(delta - math.copysign(band, delta))))]
+    if len(p.targets) > 1:
+        h = self.hedge_options.get(u)
+        if h is None:
+            raise ValueError(f"hedge_options has no option for {u!r}; a {'-'.join(p.targets)} hedge needs one")
+        gh = option_greeks(h, spot, _vol(vols, h), now_ns, p.rate)
+        x = hedge_quantities(greeks, {u: {"delta": 1.0}, h.symbol: gh}, p.targets)
+        n_opt = int(round(x[h.symbol]))
+        orders.append((h.symbol, n_opt))
+        delta += n_opt * gh["delta"]
+    orders.insert(0, (u, -int(round(delta))))
+    return orders
+
+# %% ../../nbs/70_execution/08_hedging.ipynb #d0f452d5
+@patch
+def decide(
+    self: HedgingEngine,
+    positions: Iterable[Any],              # option positions: (Instrument, qty) pairs or objects/dicts with them
+    marks: Mapping[str, float],            # underlying -> mark, USD
+    vols: Mapping[str, float] | float,     # option symbol or underlying -> implied vol, or one vol
+    now_ns: int,                           # ns since epoch
+    holdings: Mapping[str, float],         # underlying -> shares the book holds (all strategies)
+) -> list[HedgeDecision]:                  # one per underlying with options, sorted by name
+    "Return the hedge decision for every underlying of the book; a hedge moves its trigger's reference."
+    out = []
+    for u, g in sorted(self.book_greeks(positions, marks, vols, now_ns).items()):
+        spot = marks.get(u)
+        g = {**g, "delta": g["delta"] + float(holdings.get(u, 0))}
+        if spot is None or not math.isfinite(g["delta"]):
+            out.append(HedgeDecision(u, "hold", f"hold: no mark for {u}", (), None, g, now_ns))
+            continue
+        due, reason, band = self._trigger(u, spot, g, now_ns)
+        orders = ()
+        if due:
+            self.last[u] = (now_ns, spot)
+            orders = tuple((i, q) for i, q in self._trades(u, spot, g, vols, now_ns, band)
+                           if abs(q) >= self.policy.min_qty)
+            if not orders:
+                reason += "; nothing to trade after rounding"
+        out.append(HedgeDecision(u, "hedge" if orders else "hold", reason, orders, float(spot), g, now_ns))
+    return out
