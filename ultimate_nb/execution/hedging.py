@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['log', 'GREEKS', 'YEAR_NS', 'gbm_paths', 'derman_kamal_std', 'leland_vol', 'whalley_wilmott_halfwidth',
            'simulate_hedge', 'gamma_pnl_theory', 'hedge_quantities', 'revaluation_pnl', 'cvar', 'optimal_hedge',
-           'expiry_ns', 'option_greeks', 'HedgePolicy', 'HedgeDecision', 'HedgingEngine']
+           'expiry_ns', 'option_greeks', 'HedgePolicy', 'HedgeDecision', 'HedgingEngine', 'GammaScalper']
 
 # %% ../../nbs/70_execution/08_hedging.ipynb #93fde674
 def _pos(name: str, v: Any, strict: bool = True) -> np.ndarray:
@@ -544,3 +544,58 @@ def decide(
                 reason += "; nothing to trade after rounding"
         out.append(HedgeDecision(u, "hedge" if orders else "hold", reason, orders, float(spot), g, now_ns))
     return out
+
+# %% ../../nbs/70_execution/08_hedging.ipynb #273812ca
+from ..live.strategy import Strategy
+
+
+class GammaScalper(Strategy):
+    "Long straddle delta-hedged with the underlying: earns realised against implied variance."
+
+    def __init__(
+        self,
+        call: Instrument,                  # the straddle's call
+        put: Instrument,                   # its put: same underlying, strike and expiry
+        contracts: int = 1,                # straddles bought, > 0
+        vol: float = 0.2,                  # implied vol of the hedge ratios
+        policy: HedgePolicy | None = None, # default: delta on time, every bar (interval 1 s)
+        strategy_id: str = "gamma_scalp",
+    ):
+        super().__init__()
+        if (call.asset_class, put.asset_class) != (AssetClass.OPTION, AssetClass.OPTION) or \
+                (call.right.value, put.right.value) != ("call", "put") or \
+                (call.underlying, call.strike, call.expiry) != (put.underlying, put.strike, put.expiry):
+            raise ValueError(f"call and put must be a call and a put of one underlying, strike and expiry, "
+                             f"was {call.symbol!r} and {put.symbol!r}")
+        self.call, self.put, self.contracts = call, put, _count("contracts", contracts)
+        self.vol, self.strategy_id, self.underlying = float(_pos("vol", vol)), strategy_id, call.underlying
+        self.symbols = (self.underlying, call.symbol, put.symbol)
+        self.engine = HedgingEngine(policy or HedgePolicy(rebalance="time", interval_s=1.0))
+        self.decisions: list[HedgeDecision] = []
+        self.opened = False
+
+    def on_bar(self, bar: Bar) -> None:
+        "Open the straddle at the first bar of the underlying, then hedge its delta."
+        if bar.instrument_id == self.underlying:
+            self.step(bar.ts_event, bar.close)
+
+# %% ../../nbs/70_execution/08_hedging.ipynb #f95fbba9
+@patch
+def step(self: GammaScalper, ts_ns: int, spot: float) -> HedgeDecision:
+    "Buy the straddle if not done yet, then send the engine's hedge of its delta; return the decision."
+    ctx, sid, u = self.ctx, self.strategy_id, self.underlying
+    if ctx is None:
+        raise RuntimeError(f"strategy {sid} was not started")
+    if not self.opened:
+        for inst in (self.call, self.put):
+            ctx.submit(Order(f"{sid}-open-{inst.symbol.replace(' ', '')}", inst.symbol, OrderSide.BUY,
+                             self.contracts, strategy_id=sid, ts_init=ts_ns))
+        self.opened = True
+    pos = [(i, ctx.position(i.symbol, sid)) for i in (self.call, self.put)]
+    d, = self.engine.decide(pos, {u: spot}, self.vol, ts_ns, {u: ctx.position(u, sid)})
+    if not ctx.open_orders(u, sid):
+        for inst, q in d.orders:
+            ctx.submit(Order(f"{sid}-{u}-{ts_ns}", inst, OrderSide.BUY if q > 0 else OrderSide.SELL, abs(q),
+                             strategy_id=sid, ts_init=ts_ns))
+    self.decisions.append(d)
+    return d
