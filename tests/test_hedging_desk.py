@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 from ultimate_nb.core.clock import SimClock
 from ultimate_nb.core.config import load_settings
 from ultimate_nb.core.events import Instrument, OrderStatus
-from ultimate_nb.execution.hedging import STREAM, HedgingDesk, HedgingSettings
+from ultimate_nb.core.config import HedgingSettings
+from ultimate_nb.live.hedging import STREAM, HedgingDesk
 from ultimate_nb.live import api
 from ultimate_nb.live.system import TradingSystem
 

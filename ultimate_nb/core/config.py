@@ -29,9 +29,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 __all__ = ['RUNTIME', 'ServerSettings', 'MarketSettings', 'AlpacaSettings', 'BrokerSettings', 'StrategyBudget', 'StrategySpec',
            'StrategySettings', 'StoreSettings', 'LoggingSettings', 'ParallelSettings', 'ModelSettings',
            'InferenceSettings', 'RunSettings', 'MarketHoursSettings', 'RiskSettings', 'RouterSettings', 'CdcSettings',
-           'AlgoSettings', 'FeatureStoreSettings', 'MLOpsSettings', 'DriftSettings', 'MonitoringSettings', 'Settings',
-           'ConfigError', 'read_config_file', 'load_settings', 'parse_overrides', 'deep_merge', 'runtime_fields',
-           'update_runtime', 'env_example']
+           'AlgoSettings', 'FeatureStoreSettings', 'MLOpsSettings', 'DriftSettings', 'MonitoringSettings',
+           'HedgingSettings', 'Settings', 'ConfigError', 'read_config_file', 'load_settings', 'parse_overrides',
+           'deep_merge', 'runtime_fields', 'update_runtime', 'env_example']
 
 # %% ../../nbs/00_core/01_config.ipynb #ef713ab3
 RUNTIME = {"runtime": True}
@@ -421,6 +421,26 @@ class MonitoringSettings(_Section):
     flush_every: int = Field(64, ge=1)                      # journal entries written per transaction
     history: int = Field(5000, ge=10)                       # outcomes kept per version for metrics and plots
 
+
+class HedgingSettings(_Section):
+    "The hedging desk (live.hedging): Greeks hedges of the book's options, through pre-trade risk."
+    enabled: bool = False                                  # add a HedgingDesk to the book
+    strategy_id: str = Field("hedging", min_length=1, max_length=64)   # strategy id of hedge orders
+    targets: Literal["delta", "delta_gamma", "delta_vega"] = "delta"   # Greeks to neutralise
+    rebalance: Literal["time", "move", "band"] = "band"    # when: a clock, a move, or a WW band (delta only)
+    interval_s: float = Field(300.0, gt=0)                 # "time": seconds between hedges
+    move: float = Field(0.01, gt=0)                        # "move": relative move of the underlying
+    cost: float = Field(0.0005, ge=0)                      # "band": one-way proportional cost
+    risk_aversion: float = Field(0.01, gt=0)               # "band": absolute risk aversion, per USD
+    rate: float = 0.0                                      # risk-free rate of the Greeks
+    vol: float = Field(0.2, gt=0)                          # implied vol when no vol source is given
+    hedge_options: dict[str, str] = {}                     # underlying -> option symbol of the book (gamma/vega)
+    check_s: float = Field(1.0, ge=0)                      # at most one check per this many seconds of marks
+    route: Literal["direct", "algo"] = "direct"            # submit_order, or a parent of the algo desk
+    algo: str = "twap"                                     # "algo" route: the algo desk's algorithm
+    algo_duration_s: float = Field(300.0, gt=0)            # "algo" route: parent horizon
+    keep: int = Field(200, gt=0)                           # decisions kept in memory for the API
+
 # %% ../../nbs/00_core/01_config.ipynb #76680a59
 _FILE_DATA: contextvars.ContextVar[dict] = contextvars.ContextVar("_FILE_DATA", default={})
 
@@ -453,6 +473,7 @@ class Settings(BaseSettings):
     inference: InferenceSettings = InferenceSettings()
     drift: DriftSettings = DriftSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    hedging: HedgingSettings = HedgingSettings()
     mlops: MLOpsSettings = MLOpsSettings()
     feature_store: FeatureStoreSettings = FeatureStoreSettings()
     router: RouterSettings = RouterSettings()

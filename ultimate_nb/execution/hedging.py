@@ -1,4 +1,4 @@
-"""Delta, delta-gamma and delta-vega hedging of an options book: rebalancing on time, on a move or outside a Whalley–Wilmott no-trade band, checked against Derman–Kamal, Leland and gamma-scalping theory on simulated paths; a CVaR-optimal hedge (cvxpy); a pure `HedgingEngine`, a `GammaScalper` strategy and the `HedgingDesk` that sends hedges through pre-trade risk and journals each decision.
+"""Delta, delta-gamma and delta-vega hedging of an options book: rebalancing on time, on a move or outside a Whalley–Wilmott no-trade band, checked against Derman–Kamal, Leland and gamma-scalping theory on simulated paths; a CVaR-optimal hedge (cvxpy); and a pure `HedgingEngine` (the loop's `GammaScalper` and `HedgingDesk` live in `live.hedging`).
 
 Conventions: prices in USD, times in years (ACT/365), rates continuously compounded, volatility
 decimal (0.2 = 20%). Greeks of a book are in units of the underlying: delta in shares, gamma in
@@ -8,10 +8,8 @@ quantity of contracts (+ long). Hedge quantities are signed (+ buy). Proportiona
 fractions of the traded notional (0.001 = 10 bp). Simulated hedges (`simulate_hedge`) hold one
 option (`position` units, - short) on `(n_paths, n_steps + 1)` price paths, rebalance at the
 start of each step and report P&L discounted to time 0. An option expires at 16:00 New York time on
-its expiry date. The engine is pure (no clock, no I/O: the time comes in as an argument); the desk
-owns the I/O: it reads positions and marks from the book, sends hedge orders through
-`TradingSystem.submit_order` (pre-trade risk) or as an algo parent, and journals each decision that
-trades or fails on stream `"hedges"` before acting; holds stay in memory (`GET /api/v1/hedging`).
+its expiry date. The engine is pure (no clock, no I/O: the time comes in as an argument); the I/O (positions and
+marks from the book, orders through pre-trade risk, the journal) is `live.hedging`'s desk.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/70_execution/hedging.html.md"""
 
@@ -40,10 +38,9 @@ from ..core.events import EVENT_TYPES, AssetClass, Instrument, Order, OrderSide,
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'GREEKS', 'YEAR_NS', 'STREAM', 'gbm_paths', 'derman_kamal_std', 'leland_vol', 'whalley_wilmott_halfwidth',
+__all__ = ['log', 'GREEKS', 'YEAR_NS', 'gbm_paths', 'derman_kamal_std', 'leland_vol', 'whalley_wilmott_halfwidth',
            'simulate_hedge', 'gamma_pnl_theory', 'hedge_quantities', 'revaluation_pnl', 'cvar', 'optimal_hedge',
-           'expiry_ns', 'option_greeks', 'HedgePolicy', 'HedgeDecision', 'HedgingEngine', 'GammaScalper',
-           'HedgingSettings', 'HedgingDesk']
+           'expiry_ns', 'option_greeks', 'HedgePolicy', 'HedgeDecision', 'HedgingEngine']
 
 # %% ../../nbs/70_execution/08_hedging.ipynb #93fde674
 def _pos(name: str, v: Any, strict: bool = True) -> np.ndarray:
@@ -545,241 +542,3 @@ def decide(
                 reason += "; nothing to trade after rounding"
         out.append(HedgeDecision(u, "hedge" if orders else "hold", reason, orders, float(spot), g, now_ns))
     return out
-
-# %% ../../nbs/70_execution/08_hedging.ipynb #273812ca
-from ..live.strategy import Strategy
-
-
-class GammaScalper(Strategy):
-    "Long straddle delta-hedged with the underlying: earns realised against implied variance."
-
-    def __init__(
-        self,
-        call: Instrument,                  # the straddle's call
-        put: Instrument,                   # its put: same underlying, strike and expiry
-        contracts: int = 1,                # straddles bought, > 0
-        vol: float = 0.2,                  # implied vol of the hedge ratios
-        policy: HedgePolicy | None = None, # default: delta on time, every bar (interval 1 s)
-        strategy_id: str = "gamma_scalp",
-    ):
-        super().__init__()
-        if (call.asset_class, put.asset_class) != (AssetClass.OPTION, AssetClass.OPTION) or \
-                (call.right.value, put.right.value) != ("call", "put") or \
-                (call.underlying, call.strike, call.expiry) != (put.underlying, put.strike, put.expiry):
-            raise ValueError(f"call and put must be a call and a put of one underlying, strike and expiry, "
-                             f"was {call.symbol!r} and {put.symbol!r}")
-        self.call, self.put, self.contracts = call, put, _count("contracts", contracts)
-        self.vol, self.strategy_id, self.underlying = float(_pos("vol", vol)), strategy_id, call.underlying
-        self.symbols = (self.underlying, call.symbol, put.symbol)
-        self.engine = HedgingEngine(policy or HedgePolicy(rebalance="time", interval_s=1.0))
-        self.decisions: list[HedgeDecision] = []
-        self.opened = False
-
-    def on_bar(self, bar: Bar) -> None:
-        "Open the straddle at the first bar of the underlying, then hedge its delta."
-        if bar.instrument_id == self.underlying:
-            self.step(bar.ts_event, bar.close)
-
-# %% ../../nbs/70_execution/08_hedging.ipynb #f95fbba9
-@patch
-def step(self: GammaScalper, ts_ns: int, spot: float) -> HedgeDecision:
-    "Buy the straddle if not done yet, then send the engine's hedge of its delta; return the decision."
-    ctx, sid, u = self.ctx, self.strategy_id, self.underlying
-    if ctx is None:
-        raise RuntimeError(f"strategy {sid} was not started")
-    if not self.opened:
-        for inst in (self.call, self.put):
-            ctx.submit(Order(f"{sid}-open-{inst.symbol.replace(' ', '')}", inst.symbol, OrderSide.BUY,
-                             self.contracts, strategy_id=sid, ts_init=ts_ns))
-        self.opened = True
-    pos = [(i, ctx.position(i.symbol, sid)) for i in (self.call, self.put)]
-    d, = self.engine.decide(pos, {u: spot}, self.vol, ts_ns, {u: ctx.position(u, sid)})
-    if not ctx.open_orders(u, sid):
-        for inst, q in d.orders:
-            ctx.submit(Order(f"{sid}-{u}-{ts_ns}", inst, OrderSide.BUY if q > 0 else OrderSide.SELL, abs(q),
-                             strategy_id=sid, ts_init=ts_ns))
-    self.decisions.append(d)
-    return d
-
-# %% ../../nbs/70_execution/08_hedging.ipynb #7df6a807
-class HedgingSettings(_Section):
-    "The hedging desk (execution.hedging): Greeks hedges of the book's options, through pre-trade risk."
-    enabled: bool = False                                  # add a HedgingDesk to the book
-    strategy_id: str = Field("hedging", min_length=1, max_length=64)   # strategy id of hedge orders
-    targets: Literal["delta", "delta_gamma", "delta_vega"] = "delta"   # Greeks to neutralise
-    rebalance: Literal["time", "move", "band"] = "band"    # when: a clock, a move, or a WW band (delta only)
-    interval_s: float = Field(300.0, gt=0)                 # "time": seconds between hedges
-    move: float = Field(0.01, gt=0)                        # "move": relative move of the underlying
-    cost: float = Field(0.0005, ge=0)                      # "band": one-way proportional cost
-    risk_aversion: float = Field(0.01, gt=0)               # "band": absolute risk aversion, per USD
-    rate: float = 0.0                                      # risk-free rate of the Greeks
-    vol: float = Field(0.2, gt=0)                          # implied vol when no vol source is given
-    hedge_options: dict[str, str] = {}                     # underlying -> option symbol of the book (gamma/vega)
-    check_s: float = Field(1.0, ge=0)                      # at most one check per this many seconds of marks
-    route: Literal["direct", "algo"] = "direct"            # submit_order, or a parent of the algo desk
-    algo: str = "twap"                                     # "algo" route: the algo desk's algorithm
-    algo_duration_s: float = Field(300.0, gt=0)            # "algo" route: parent horizon
-    keep: int = Field(200, gt=0)                           # decisions kept in memory for the API
-
-    def policy(self) -> HedgePolicy:
-        "Return the engine's policy."
-        return HedgePolicy(tuple(self.targets.split("_")), self.rebalance, self.interval_s, self.move, self.cost,
-                           self.risk_aversion, self.rate)
-
-
-STREAM = "hedges"      # journal stream of hedge decisions
-
-
-def _book_positions(system: Any) -> list:
-    from ultimate_nb.live.options import option_positions    # the options book (live layer)
-    return option_positions(system)
-
-# %% ../../nbs/70_execution/08_hedging.ipynb #00978415
-class HedgingDesk:
-    "Hedges the book's options in the loop: engine decisions, orders through pre-trade risk, a journal."
-
-    def __init__(
-        self,
-        system: Any,                                      # the book (live.system.TradingSystem)
-        settings: HedgingSettings | None = None,          # the settings section
-        positions: Callable[[Any], Iterable[Any]] | None = None,   # system -> option positions
-        vols: Callable[[Any], Mapping[str, float] | float] | None = None,  # system -> vols; None: settings.vol
-    ):
-        self.system, self.settings = system, settings or HedgingSettings()
-        self.positions, self.vols = positions or _book_positions, vols
-        hedge = {}
-        for u, sym in self.settings.hedge_options.items():
-            if sym not in system.instruments:
-                raise ValueError(f"hedge_options[{u!r}] must be an instrument of the book, was {sym!r}")
-            hedge[u] = system.instruments[sym]
-        self.engine = HedgingEngine(self.settings.policy(), hedge)
-        self.decisions: deque = deque(maxlen=self.settings.keep)
-        self.counts: Counter = Counter()
-        self.dropped: Counter = Counter()
-        self.working: dict[str, str] = {}               # instrument -> live hedge order id or algo parent id
-        self._next_ns = 0
-
-    @classmethod
-    def from_settings(cls, system: Any, section: HedgingSettings, **kw: Any) -> HedgingDesk | None:
-        "Return the desk `section` describes, or None when it is disabled."
-        return cls(system, section, **kw) if section.enabled else None
-
-    def start(self) -> None:
-        "Check on the book's marks."
-        self.system.bus.subscribe((Quote, Bar), self.on_mark, name="hedging.marks")
-
-    def stop(self) -> None:
-        "Unsubscribe."
-        self.system.bus.unsubscribe((Quote, Bar), self.on_mark)
-
-    def on_mark(self, ev: Any) -> None:
-        "Check the hedges, at most once per `check_s` of event time."
-        if ev.ts_event >= self._next_ns:
-            self._next_ns = ev.ts_event + int(self.settings.check_s * 1e9)
-            self.check(ev.ts_event)
-
-# %% ../../nbs/70_execution/08_hedging.ipynb #aceb5ca0
-@patch
-def check(self: HedgingDesk, now_ns: int | None = None) -> list[dict[str, Any]]:
-    "Decide and send the hedges now; return the decisions as records."
-    sys_ = self.system
-    now = sys_.now_ns() if now_ns is None else int(now_ns)
-    try:
-        pos = list(self.positions(sys_))
-        vols = self.settings.vol if self.vols is None else self.vols(sys_)
-        unders = {(p[0] if isinstance(p, tuple) else p["instrument"] if isinstance(p, Mapping) else p.instrument).underlying
-                  for p in pos}
-        holdings = {u: sys_.position(u) for u in unders}
-        decisions = self.engine.decide(pos, sys_.marks, vols, now, holdings)
-    except Exception as e:            # a bad input never stops the loop; it is journaled and counted
-        return [self._failed(now, "decide", e)]
-    return [self._act(d) for d in decisions]
-
-
-@patch
-def _failed(self: HedgingDesk, now: int, where: str, e: Exception, rec: dict | None = None) -> dict[str, Any]:
-    reason = f"{type(e).__name__}: {e}"
-    rec = {**(rec or {"underlying": None, "orders": [], "ts_ns": now}), "action": "error", "reason": reason}
-    try:
-        self.system.journal.append(STREAM, "HedgeFailed", {**rec, "where": where}, now)
-    except Exception:
-        log.exception("hedge failure not journaled where=%s", where)
-    if self.dropped[type(e).__name__] == 0:
-        log.warning("hedge failed where=%s reason=%s", where, reason)
-    self.dropped[type(e).__name__] += 1
-    self.counts["error"] += 1
-    self.decisions.append(rec)
-    return rec
-
-# %% ../../nbs/70_execution/08_hedging.ipynb #5e806d89
-@patch
-def _is_working(self: HedgingDesk, inst: str) -> bool:
-    ref = self.working.get(inst)
-    if ref is None:
-        return False
-    if self.settings.route == "algo":
-        busy = ref in getattr(self.system.desks.get("algos"), "parents", {})
-    else:
-        busy = not self.system.oms.order(ref).status.is_terminal
-    if not busy:
-        del self.working[inst]
-    return busy
-
-
-@patch
-def _act(self: HedgingDesk, d: HedgeDecision) -> dict[str, Any]:
-    rec = d.to_record()
-    if d.action == "hedge" and (busy := [i for i, _ in d.orders if self._is_working(i)]):
-        rec.update(action="hold", orders=[], reason=f"hold: a hedge of {busy[0]} is still working ({d.reason})")
-    if rec["action"] == "hold":
-        self.counts["hold"] += 1
-        self.decisions.append(rec)
-        return rec
-    try:
-        seq = self.system.journal.append(STREAM, "HedgeDecided", rec, d.ts_ns)     # write-ahead
-        rec["sent"] = [self._send(inst, q, f"hedge-{seq}-{k}", d.ts_ns) for k, (inst, q) in enumerate(d.orders)]
-    except Exception as e:
-        return self._failed(d.ts_ns, "send", e, rec)
-    log.info("hedge underlying=%s orders=%s reason=%s", d.underlying, d.orders, d.reason)
-    self.counts["hedge"] += 1
-    self.decisions.append(rec)
-    return rec
-
-# %% ../../nbs/70_execution/08_hedging.ipynb #2e5fa24e
-@patch
-def _send(self: HedgingDesk, inst: str, qty: int, coid: str, now: int) -> dict[str, Any]:
-    "Send one hedge order (checked by pre-trade risk on either route); journal and return its outcome."
-    sys_, cfg = self.system, self.settings
-    side = OrderSide.BUY if qty > 0 else OrderSide.SELL
-    if cfg.route == "algo":
-        algos = sys_.desks.get("algos")
-        if algos is None:
-            raise ValueError("route 'algo' needs the algo desk (settings.algos.enabled)")
-        p = algos.create(cfg.algo, inst, side.name.lower(), abs(qty), duration_s=cfg.algo_duration_s)
-        out = {"id": p["parent_id"], "instrument_id": inst, "qty": qty, "status": p["status"], "reason": None}
-    else:
-        st = sys_.submit_order(Order(coid, inst, side, abs(qty), strategy_id=cfg.strategy_id, ts_init=now))
-        out = {"id": coid, "instrument_id": inst, "qty": qty, "status": st.status.value, "reason": st.reason}
-    if out["status"] not in ("denied", "rejected", "filled", "canceled", "expired"):
-        self.working[inst] = out["id"]
-    if out["status"] == "denied":
-        self.counts["denied"] += 1
-        log.warning("hedge order denied coid=%s reason=%s", coid, out["reason"])
-    sys_.journal.append(STREAM, "HedgeSent", out, now)
-    return out
-
-# %% ../../nbs/70_execution/08_hedging.ipynb #c4c4af5c
-@patch
-def routes(self: HedgingDesk, auth: list) -> Any:
-    "Return the desk's REST routes (mounted by `live.api.create_rest_app`)."
-    from fastapi import APIRouter, Query
-    from ultimate_nb.live.api import ErrorBody
-    r = APIRouter()
-
-    @r.get("/api/v1/hedging", dependencies=auth,
-           responses={401: {"model": ErrorBody, "description": "Missing or wrong bearer token"}})
-    async def hedging(limit: int = Query(50, ge=1, le=1000)):
-        last = list(self.decisions)[-limit:][::-1]
-        return {"policy": self.settings.model_dump(), "counts": dict(self.counts),
-                "dropped": dict(self.dropped), "working": dict(self.working), "decisions": last}
-    return r

@@ -561,7 +561,7 @@ def add_desk(self: TradingSystem, name: str, desk: Any) -> Any:
 @patch
 def _make_desks(self: TradingSystem) -> None:
     """Add the desks the settings turn on: the smart order router (`router`, L2 book feeds), the algo desk
-    (`algos`), the feature store (`feature_store`), change data capture (`cdc`), drift detection (`drift`, alarms run `RETRAIN_PIPELINE`),
+    (`algos`), the Greeks hedging desk (`hedging`), the feature store (`feature_store`), change data capture (`cdc`), drift detection (`drift`, alarms run `RETRAIN_PIPELINE`),
     champion/challenger monitoring (`monitoring`) and the model registry watcher (models served
     by MLflow alias, `models:/NAME@champion`)."""
     st = self.settings
@@ -571,6 +571,9 @@ def _make_desks(self: TradingSystem) -> None:
         self.add_desk("router", desk)
     if (desk := AlgoDesk.from_settings(self, st.algos)) is not None:
         self.add_desk("algos", desk)
+    if st.hedging.enabled:                                    # after the algo desk: its "algo" route uses it
+        from ultimate_nb.live.hedging import HedgingDesk
+        self.add_desk("hedging", HedgingDesk.from_settings(self, st.hedging))
     if st.feature_store.enabled:
         from ultimate_nb.data.feature_store import FeatureStoreDesk
         self.add_desk("features", FeatureStoreDesk.from_settings(self, st.feature_store))
