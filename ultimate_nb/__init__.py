@@ -40,6 +40,7 @@ Modules:
 - `ultimate_nb.live.hedging`: The Greeks hedging engine of `execution.hedging` in the book: a `GammaScalper` strategy and the `HedgingDesk` that sends hedges through pre-trade risk and journals each decision.
 - `ultimate_nb.live.market_maker`: An Avellaneda–Stoikov (2008) market maker: reservation price, optimal spread, inventory limits and skew, calibrated online from the book, running in the loop on the L2 book simulator against a fixed-spread baseline.
 - `ultimate_nb.live.micro`: Streaming order-book features (OFI, queue imbalance, Lee-Ready signs, effective spread, Roll, VPIN, Kyle's lambda, Amihud) for every instrument of the book, from its quotes and trades.
+- `ultimate_nb.live.options`: Option contracts of the chain underlyings traded through the OMS and the paper broker, marked off the chain, exercised, assigned or expired at the cut-off, exercised early when optimal, with P&L explained by Greeks.
 - `ultimate_nb.live.strategies`: Shipped strategies beside the crossover: a feature + model signal strategy that trades on a classifier served by the inference server, and a regime-aware risk-parity allocation that de-risks in the stressed volatility regime.
 - `ultimate_nb.live.strategy`: The interface a strategy implements, the context it trades through, loading strategies from settings, and the built-in moving-average crossover.
 - `ultimate_nb.live.system`: Assembles one book: market data -> bus -> strategy -> pre-trade risk -> OMS -> paper broker -> fills -> positions and P&L, with metrics, health, a journal and recovery.

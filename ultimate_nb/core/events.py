@@ -24,10 +24,11 @@ from enum import Enum, IntEnum
 from typing import Any
 
 # %% auto #0
-__all__ = ['TS_MAX', 'Fill', 'OrderEvent', 'EVENT_TYPES', 'StrEnum', 'OrderSide', 'AssetClass', 'OptionRight', 'OrderType',
-           'TimeInForce', 'Liquidity', 'Instrument', 'Quote', 'Trade', 'Bar', 'BookSnapshot', 'Order', 'OrderStatus',
-           'InvalidOrderTransition', 'OrderSubmitted', 'OrderAccepted', 'OrderDenied', 'OrderRejected', 'OrderCanceled',
-           'OrderExpired', 'OrderFilled', 'OrderState', 'Position', 'AccountState', 'to_record', 'from_record']
+__all__ = ['TS_MAX', 'Fill', 'OrderEvent', 'EVENT_TYPES', 'SETTLEMENT_TYPES', 'StrEnum', 'OrderSide', 'AssetClass', 'OptionRight',
+           'OrderType', 'TimeInForce', 'Liquidity', 'Instrument', 'Quote', 'Trade', 'Bar', 'BookSnapshot', 'Order',
+           'OrderStatus', 'InvalidOrderTransition', 'OrderSubmitted', 'OrderAccepted', 'OrderDenied', 'OrderRejected',
+           'OrderCanceled', 'OrderExpired', 'OrderFilled', 'OrderState', 'Position', 'AccountState', 'to_record',
+           'from_record', 'OptionExercised', 'OptionAssigned', 'OptionExpired', 'apply_settlement']
 
 # %% ../../nbs/00_core/04_events.ipynb #52ab2a90
 class StrEnum(str, Enum):
@@ -610,3 +611,100 @@ def from_record(d: dict[str, Any]) -> Any:
         d["bids"] = tuple(tuple(x) for x in d["bids"])
         d["asks"] = tuple(tuple(x) for x in d["asks"])
     return cls(**d)
+
+# %% ../../nbs/00_core/04_events.ipynb #0b7e0002
+@dataclass(frozen=True, slots=True)
+class OptionExercised:
+    "A long option position was exercised (at expiry, or early by the holder)."
+    settlement_id: str             # idempotency key, e.g. 'expiry:SPY   260102C00520000:2026-01-02'
+    instrument_id: str             # the option's OCC symbol
+    underlying: str
+    qty: int                       # contracts settled, signed like the position they close (!= 0)
+    strike: float                  # quote currency per share
+    right: OptionRight
+    multiplier: float              # shares per contract
+    underlying_price: float        # the underlying's price the settlement used, > 0
+    ts_event: int
+    ts_init: int
+    cash_settled: bool = False     # True: the intrinsic value in cash; False: shares at the strike
+    reason: str = "expiry"         # 'expiry' or 'early'
+
+    def __post_init__(self):
+        for name in ("settlement_id", "instrument_id", "underlying", "reason"):
+            _check_id(name, getattr(self, name))
+        if isinstance(self.qty, bool) or not isinstance(self.qty, int) or self.qty == 0:
+            raise ValueError(f"qty must be a non-zero integer, was {self.qty!r}")
+        _set(self, "strike", _check_price("strike", self.strike))
+        _set(self, "right", OptionRight(self.right))
+        _set(self, "multiplier", _check_price("multiplier", self.multiplier))
+        _set(self, "underlying_price", _check_price("underlying_price", self.underlying_price))
+        _check_ts("ts_event", self.ts_event)
+        _check_ts("ts_init", self.ts_init)
+        sign = {"OptionExercised": 1, "OptionAssigned": -1}.get(type(self).__name__)
+        if sign is not None and self.qty * sign < 0:
+            raise ValueError(f"qty must be {'> 0 (a long is exercised)' if sign > 0 else '< 0 (a short is assigned)'}"
+                             f", was {self.qty}")
+
+    @property
+    def kind(self) -> int:
+        "+1 for a call, -1 for a put."
+        return 1 if self.right is OptionRight.CALL else -1
+
+    @property
+    def intrinsic(self) -> float:
+        "Intrinsic value per share at `underlying_price`."
+        return max(self.kind * (self.underlying_price - self.strike), 0.0)
+
+    @property
+    def option_price(self) -> float:
+        "Price per share at which the option position is closed."
+        return self.intrinsic if self.cash_settled and not isinstance(self, OptionExpired) else 0.0
+
+    @property
+    def shares(self) -> int:
+        "Signed shares of the underlying delivered to the book (0 when cash-settled or expired)."
+        if self.cash_settled or isinstance(self, OptionExpired):
+            return 0
+        return int(round(self.qty * self.multiplier)) * self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class OptionAssigned(OptionExercised):
+    "A short option position was assigned."
+
+
+@dataclass(frozen=True, slots=True)
+class OptionExpired(OptionExercised):
+    "An option position expired worthless (out of the money at the cut-off)."
+
+
+SETTLEMENT_TYPES = (OptionExercised, OptionAssigned, OptionExpired)
+
+
+@dataclass(frozen=True, slots=True)
+class _Leg:
+    "A fill-like record for `Position.apply_fill` (settlement prices may be 0, which `OrderFilled` refuses)."
+    instrument_id: str
+    side: OrderSide
+    qty: int
+    price: float
+    fee: float = 0.0
+
+
+def apply_settlement(account: AccountState, ev: OptionExercised) -> AccountState:
+    "Return the account after settlement `ev`: option closed, shares delivered at the strike or cash paid."
+    pos = {p.instrument_id: p for p in account.positions}
+    opt = pos.get(ev.instrument_id, Position(ev.instrument_id, multiplier=ev.multiplier))
+    side = OrderSide.SELL if ev.qty > 0 else OrderSide.BUY
+    pos[ev.instrument_id] = opt.apply_fill(_Leg(ev.instrument_id, side, abs(ev.qty), ev.option_price))
+    cash = account.cash + ev.qty * ev.option_price * opt.multiplier
+    if ev.shares:
+        und = pos.get(ev.underlying, Position(ev.underlying))
+        s = OrderSide.BUY if ev.shares > 0 else OrderSide.SELL
+        pos[ev.underlying] = und.apply_fill(_Leg(ev.underlying, s, abs(ev.shares), ev.strike))
+        cash -= ev.shares * ev.strike * und.multiplier
+    return AccountState(cash=cash, positions=tuple(sorted(pos.values(), key=lambda p: p.instrument_id)),
+                        ts_last=max(account.ts_last, ev.ts_event))
+
+
+EVENT_TYPES.update({c.__name__: c for c in SETTLEMENT_TYPES})

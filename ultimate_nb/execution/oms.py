@@ -38,6 +38,7 @@ from fastcore.basics import patch
 from ultimate_nb.core.events import (
     AccountState, Instrument, InvalidOrderTransition, Order, OrderEvent, OrderFilled, OrderState,
     OrderStatus, Position, from_record, to_record,
+    AssetClass, OptionExercised, SETTLEMENT_TYPES, apply_settlement,
 )
 from ..core.store import Journal, SnapshotStore
 
@@ -127,6 +128,7 @@ class OMS:
         self._open: dict[str, OrderState] = {}                # open orders by client order id
         self._open_by_instrument: dict[str, dict[str, OrderState]] = {}
         self.strategy_positions: dict[tuple[str, str], int] = {}   # (strategy_id, instrument_id) -> qty
+        self._settled: set[str] = set()                       # option settlement ids applied
 
     # -- QUERIES --
     def order(self, client_order_id: str) -> OrderState | None:
@@ -310,6 +312,12 @@ def _replay(self: OMS, from_seq: int) -> int:
             self._opened = True
             continue
         ev = from_record({**entry.payload, "type": entry.type})
+        if isinstance(ev, Instrument):                 # listed at runtime (`add_instrument`)
+            self.instruments[ev.symbol] = ev
+            continue
+        if isinstance(ev, SETTLEMENT_TYPES):           # an option exercise, assignment or expiry (`settle`)
+            self._apply_settlement(ev)
+            continue
         if isinstance(ev, Order):
             self._seqs[ev.client_order_id] = (entry.seq, entry.seq)
             self.orders[ev.client_order_id] = OrderState(ev, ts_last=ev.ts_init)
@@ -364,7 +372,9 @@ def snapshot(self: OMS) -> int | None:
             "account": [a.cash, a.ts_last, [to_record(p) for p in a.positions]],
             "strategy_positions": [[s, i, q] for (s, i), q in self.strategy_positions.items()],
             "live": [_state_row(s, self._seqs[c]) for c, s in live.items()],
-            "archived": archived, "first": _b64(seqs[:, 0]), "last": _b64(seqs[:, 1])}
+            "archived": archived, "first": _b64(seqs[:, 0]), "last": _b64(seqs[:, 1]),
+            "instruments": [to_record(i) for i in self.instruments.values() if i.asset_class is AssetClass.OPTION],
+            "settled": sorted(self._settled)}
     text = json.dumps(body, separators=(",", ":"), allow_nan=False)
     digest = hashlib.sha256(text.encode()).hexdigest()
     self.snapshots.save(SNAPSHOT, self._last_seq, {"sha256": digest, "body": text}, self.clock.timestamp_ns())
@@ -401,6 +411,9 @@ def _restore(self: OMS, snap) -> None:
     cash, ts_last, positions = body["account"]
     self.account = AccountState(cash, tuple(from_record({**p, "type": "Position"}) for p in positions), ts_last)
     self.strategy_positions = {(s, i): q for s, i, q in body["strategy_positions"]}
+    for r in body.get("instruments", []):                       # listed at runtime
+        self.instruments.setdefault(r["symbol"], from_record(r))
+    self._settled = set(body.get("settled", []))
     self._opened, self._last_seq, self.snapshot_seq = body["opened"], snap.seq, snap.seq
 
 
@@ -442,3 +455,64 @@ def _load_all_archived(self: OMS) -> None:
     for c in sorted(self._seqs, key=lambda c: self._seqs[c][0]):   # creation order, as after a full replay
         dict.__setitem__(self.orders, c, have[c] if c in have else built[c])
     log.info("OMS loaded archived orders n=%d", len(built))
+
+# %% ../../nbs/70_execution/01_oms.ipynb #0c7e0002
+@patch
+def add_instrument(self: OMS, inst: Instrument) -> bool:
+    "Journal and register `inst`; return False (nothing journaled) when the same instrument is known."
+    if not isinstance(inst, Instrument):
+        raise TypeError(f"inst must be an Instrument, was {type(inst).__name__}")
+    known = self.instruments.get(inst.symbol)
+    if known == inst:
+        return False
+    if known is not None:
+        raise ValueError(f"inst.symbol {inst.symbol!r} is listed already with other terms: {known}")
+    self.open()
+    seq = self.journal.append_event(STREAM, inst, ts_ns=self.clock.timestamp_ns())
+    self.instruments[inst.symbol] = inst
+    self._written(seq)
+    return True
+
+
+@patch
+def settle(self: OMS, ev: OptionExercised) -> bool:
+    "Apply an option settlement once (journaled first); return False for a settlement id already applied."
+    if not isinstance(ev, SETTLEMENT_TYPES):
+        raise TypeError(f"ev must be one of {[c.__name__ for c in SETTLEMENT_TYPES]}, was {type(ev).__name__}")
+    if ev.settlement_id in self._settled:
+        self.stats["duplicate_settlements"] += 1
+        return False
+    inst = self.instruments.get(ev.instrument_id)
+    if inst is None or inst.asset_class is not AssetClass.OPTION:
+        raise ValueError(f"ev.instrument_id must be a listed option, was {ev.instrument_id!r}")
+    held = self.position(ev.instrument_id).qty
+    if held == 0 or ev.qty * held < 0 or abs(ev.qty) > abs(held):
+        raise ValueError(f"ev.qty must have the sign of the position and at most its size {held}, was {ev.qty}")
+    if self.halted:
+        raise OMSHalted(f"OMS halted: {self.halted}")
+    if ev.shares and ev.underlying not in self.instruments:
+        raise ValueError(f"ev.underlying must be a listed instrument for delivery, was {ev.underlying!r}")
+    seq = self.journal.append_event(STREAM, ev, ts_ns=ev.ts_event)
+    self._apply_settlement(ev)
+    self.stats["settlements"] += 1
+    self._written(seq)
+    self.publish(ev)
+    return True
+
+
+@patch
+def _apply_settlement(self: OMS, ev: OptionExercised) -> None:
+    self.account = apply_settlement(self.account, ev)
+    self._settled.add(ev.settlement_id)
+    left, per_contract = ev.qty, ev.shares // ev.qty
+    holders = sorted(((k, q) for k, q in self.strategy_positions.items() if k[1] == ev.instrument_id and q * ev.qty > 0),
+                     key=lambda kq: -abs(kq[1]))
+    for (sid, inst), q in holders:
+        take = q if abs(q) <= abs(left) else left
+        left -= take
+        self.strategy_positions[(sid, inst)] = q - take
+        if per_contract:
+            key = (sid, ev.underlying)
+            self.strategy_positions[key] = self.strategy_positions.get(key, 0) + take * per_contract
+        if left == 0:
+            break

@@ -298,17 +298,19 @@ def _add_order_routes(app: FastAPI, system: TradingSystem, auth: list) -> None:
                                                "(an idempotent repeat places nothing)"},
                           **_responses(401, 409, 422, 503)})
     async def place(req: OrderRequest, response: Response):
-        if req.symbol not in system.instruments:
-            raise HTTPException(422, f"unknown symbol {req.symbol!r}; known: {', '.join(system.instruments)}")
+        try:                          # an option of a chain underlying is listed on first use
+            symbol = system.resolve_instrument(req.symbol).symbol
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from None
         cid = req.client_order_id or f"api-{uuid.uuid4().hex[:16]}"
         try:
-            order = Order(cid, req.symbol, req.side, req.qty, req.type, limit_price=req.limit_price,
+            order = Order(cid, symbol, req.side, req.qty, req.type, limit_price=req.limit_price,
                           stop_price=req.stop_price, tif=req.tif, strategy_id="api", ts_init=system.now_ns())
         except ValueError as e:
             raise HTTPException(422, str(e)) from None
         known = system.oms.order(cid)
         if known is not None:
-            if known.order.instrument_id != req.symbol or known.order.qty != req.qty or known.order.side != order.side:
+            if known.order.instrument_id != symbol or known.order.qty != req.qty or known.order.side != order.side:
                 raise HTTPException(409, f"client_order_id {cid!r} already used for a different order")
             response.status_code = 200
             return order_json(known)

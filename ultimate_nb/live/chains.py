@@ -26,7 +26,7 @@ from fastcore.basics import patch
 
 from ..core.bus import MessageBus
 from ..core.events import Quote
-from ..data.chain import ChainConfig, ChainFilter, ChainModel, OptionChain
+from ..data.chain import ChainConfig, ChainFilter, ChainModel, OptionChain, occ_symbol, parse_occ
 
 log = logging.getLogger(__name__)
 
@@ -123,3 +123,35 @@ def snapshot(
             "arbitrage": arb["check"].value_counts().to_dict() if len(arb) else {},
             "alerts": chain.unusual_activity().tail(20).astype({"ts": int}).to_dict("records"),
             "rows": rows[[c for c in _COLUMNS if c in rows]].to_dict("records")}
+
+# %% ../../nbs/90_live/07_chains.ipynb #0e7e0002
+@patch
+def list_contract(self: ChainDesk, underlying: str, expiry, strike: float, kind: int) -> bool:
+    "Make sure the contract is in `underlying`'s chain and quoted; False before the chain's first quote."
+    chain = self.chains.get(underlying)
+    if chain is None or chain.last is None and not chain.n:
+        return False
+    sym = occ_symbol(chain.roots[0], expiry, kind, strike)
+    if sym not in chain._index:
+        chain._add([expiry], [float(strike)], [float(kind)])
+        if chain.model is not None and math.isfinite(chain.spot):
+            chain._requote()
+    return True
+
+
+@patch
+def top(self: ChainDesk, symbol: str) -> tuple[float, float, float, float, int] | None:
+    "Return (bid, ask, bid_size, ask_size, quote_ts) of a listed contract, or None if not quoted."
+    try:
+        root = parse_occ(symbol)[0]
+    except ValueError:
+        return None
+    chain = next((c for c in self.chains.values() if root in c.roots), None)
+    row = None if chain is None else chain._index.get(symbol)
+    if row is None:
+        return None
+    c = chain._c
+    bid, ask = float(c["bid"][row]), float(c["ask"][row])
+    if not (math.isfinite(ask) and ask > 0 and math.isfinite(bid)):
+        return None
+    return bid, ask, float(c["bid_size"][row]), float(c["ask_size"][row]), int(c["quote_ts"][row])

@@ -101,6 +101,7 @@ class TradingSystem:
                        publish=self.bus.publish)
         self.oms.recover(snapshots=SnapshotStore(self.journal.engine))   # newest snapshot + the tail after it
         self.oms.open()
+        self.instruments.update(self.oms.instruments)    # and those listed at runtime (add_instrument)
         self.risk = PreTradeRisk(self.settings.risk, self.instruments, self.clock)
         self.broker = self._make_broker()
         # models for strategies and the hedging engine; a model that does not load stops the start
@@ -210,7 +211,7 @@ def strategy_snapshot(self: TradingSystem) -> list[dict[str, Any]]:
     rows = []
     for sid, c in self.contexts.items():
         pos = {i: q for i in c.instruments if (q := self.oms.strategy_position(sid, i))}
-        value = sum(q * self.marks.get(i, np.nan) for i, q in pos.items())
+        value = sum(q * self.marks.get(i, np.nan) * self.instruments[i].multiplier for i, q in pos.items())
         rows.append({"id": sid, "class": f"{type(c.strategy).__module__}:{type(c.strategy).__qualname__}",
                      "symbols": c.instruments, **{k: v for k, v in c.stats.items() if k != "cash"},
                      "positions": pos, "pnl": c.stats["cash"] + value if pos else c.stats["cash"]})
@@ -611,6 +612,46 @@ def _retrain(self: TradingSystem, alarm: Any) -> int | None:
     log.warning("drift alarm: retraining started pipeline=%s pid=%d log=%s", RETRAIN_PIPELINE,
                 self._retrain_proc.pid, out)
     return self._retrain_proc.pid
+
+# %% ../../nbs/90_live/02_system.ipynb #0d7e0002
+@patch
+def add_instrument(self: TradingSystem, inst: Instrument) -> Instrument:
+    "List `inst` in the book at runtime (OMS journal, pre-trade risk, broker); return the book's instrument."
+    if not isinstance(inst, Instrument):
+        raise TypeError(f"inst must be an Instrument, was {type(inst).__name__}")
+    known = self.instruments.get(inst.symbol)
+    if known == inst:
+        return known
+    self.oms.add_instrument(inst)              # journaled first; raises if the symbol has other terms
+    self.instruments[inst.symbol] = inst       # shared with pre-trade risk and the paper broker
+    venue = getattr(self.broker, "instruments", None)
+    if venue is not None and venue is not self.instruments:
+        venue[inst.symbol] = inst
+        if hasattr(self.broker, "_by_venue_symbol"):      # Alpaca: reports come back under its symbol
+            from ultimate_nb.execution.alpaca import venue_symbol
+            self.broker._by_venue_symbol[venue_symbol(inst)] = inst.symbol
+    log.info("instrument listed symbol=%s asset_class=%s multiplier=%g", inst.symbol, inst.asset_class.value,
+             inst.multiplier)
+    return inst
+
+
+@patch
+def add_instrument_resolver(self: TradingSystem, fn) -> None:
+    "Let `fn(symbol) -> Instrument | None` (raising ValueError for a bad symbol it owns) list symbols on first use."
+    self.__dict__.setdefault("instrument_resolvers", []).append(fn)
+
+
+@patch
+def resolve_instrument(self: TradingSystem, symbol: str) -> Instrument:
+    "Return the book's instrument `symbol`, listing it through a resolver if one knows it; else raise ValueError."
+    inst = self.instruments.get(symbol)
+    if inst is not None:
+        return inst
+    for fn in self.__dict__.get("instrument_resolvers", []):
+        inst = fn(symbol)
+        if inst is not None:
+            return self.add_instrument(self.instruments.get(inst.symbol, inst))
+    raise ValueError(f"unknown symbol {symbol!r}; known: {', '.join(self.instruments)}")
 
 # %% ../../nbs/90_live/02_system.ipynb #6cbb13b4
 @patch
