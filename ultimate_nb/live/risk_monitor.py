@@ -298,10 +298,14 @@ AGG = ("value", "delta", "gamma", "vega", "theta", "vanna", "vomma", "dollar_del
 BUCKETS = ((7, "0-7d"), (30, "8-30d"), (90, "31-90d"), (365, "91-365d"), (math.inf, ">1y"))
 
 
+@functools.lru_cache(maxsize=4096)
+def _expiry_s(expiry: date) -> float:
+    return datetime.combine(expiry, dtime(21), tzinfo=timezone.utc).timestamp()
+
+
 def years_to_expiry(expiry: date, now_ns: int) -> float:
     "Return years (ACT/365) from `now_ns` to 21:00 UTC of `expiry` (the US close), >= 0."
-    t = datetime.combine(expiry, dtime(21), tzinfo=timezone.utc).timestamp()
-    return max(t - now_ns / 1e9, 0.0) / (365.0 * 86_400.0)
+    return max(_expiry_s(expiry) - now_ns / 1e9, 0.0) / (365.0 * 86_400.0)
 
 
 def expiry_bucket(T: float) -> str:
@@ -416,6 +420,9 @@ class RiskMonitor:
         self.dropped: Counter = Counter()
         self.stream_types = {"RiskLimitBreached": RiskLimitBreached}
         self._members: dict[str, set[str]] = {}            # underlying -> instruments held on it
+        self._sids: dict[str, set[str]] = {}               # instrument -> strategies that traded it
+        self._pcache: dict[tuple, RiskPosition] = {}
+        self._acct, self._qty = None, {}                   # the OMS account last read, its quantities
         self._ref: dict[str, float] = {}                   # instrument -> mark at its last re-risk
         self._dirty: set[str] = set()
         self._last_ns = self._full_ns = -(2**62)
@@ -441,8 +448,10 @@ def start(self: RiskMonitor) -> None:
     self._register_metrics()
     for p in book_positions(self.system):
         self._members.setdefault(p.underlying, set()).add(p.instrument_id)
+        if p.strategy is not None:
+            self._sids.setdefault(p.instrument_id, set()).add(p.strategy)
     now = self.system.clock.timestamp_ns()
-    self._start_equity = self.system._equity_now()
+    self._start_equity = None
     self._rerisk(set(self._members), now, full=True)
     self.system.bus.subscribe(OrderFilled, self.on_fill, name="risk_monitor.fills")
     self.system.bus.subscribe(Quote, self.on_quote, name="risk_monitor.quotes")
@@ -476,6 +485,7 @@ def _register_metrics(self: RiskMonitor) -> None:
                        ["limit"], registry=reg),
         "breaches": PromCounter("ultimate_risk_breaches", "Risk limits crossed upwards, by level.",
                                 ["limit", "level"], registry=reg),
+        "children": {},
     }
     for spec in self.limits:
         self._metrics["level"].labels(limit=spec.name).set(0)
@@ -502,6 +512,9 @@ def on_fill(self: RiskMonitor, f: OrderFilled) -> None:
         return self._drop("unknown_instrument", f.instrument_id)
     u = inst.underlying or inst.symbol
     self._members.setdefault(u, set()).add(inst.symbol)
+    state = self.system.oms.order(f.client_order_id)
+    if state is not None:
+        self._sids.setdefault(inst.symbol, set()).add(state.order.strategy_id)
     self._dirty.add(u)
     self._rerisk(self._dirty, self.system.clock.timestamp_ns())
 
@@ -535,16 +548,16 @@ UNASSIGNED = "unassigned"     # positions no strategy's orders built (e.g. order
 
 def _group(labels: list[str], M: np.ndarray) -> dict[str, np.ndarray]:
     "Return the column sums of `M` (n, k) per label."
-    keys, inv = np.unique(np.asarray(labels, dtype=object).astype(str), return_inverse=True)
-    out = np.zeros((len(keys), M.shape[1]))
-    np.add.at(out, inv, M)
-    return dict(zip(keys.tolist(), out))
+    rows: dict[str, list[int]] = {}
+    for i, k in enumerate(labels):
+        rows.setdefault(k, []).append(i)
+    return {k: M[i].sum(0) for k, i in rows.items()}
 
 
 @patch
 def _risk_underlying(self: RiskMonitor, u: str, now: int) -> None:
     "Value the positions of underlying `u` at the current marks and keep their sums."
-    positions = book_positions(self.system, self._members.get(u, set()))
+    positions = self._positions_of(u)
     if not positions:
         self.under.pop(u, None)
         return
@@ -565,7 +578,34 @@ def _risk_underlying(self: RiskMonitor, u: str, now: int) -> None:
         if p.is_option and p.instrument_id in marks:
             self._ref[p.instrument_id] = marks[p.instrument_id]
 
-# %% ../../nbs/90_live/13_risk_monitor.ipynb #8faa2805
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #f0a82e20
+@patch
+def _positions_of(self: RiskMonitor, u: str) -> list[RiskPosition]:
+    "Return the positions on underlying `u`, from the OMS, split by the strategies known to hold them."
+    oms, out = self.system.oms, []
+    if self._acct is not oms.account:                # the account is immutable: a new one after each fill
+        self._acct, self._qty = oms.account, {p.instrument_id: p.qty for p in oms.account.positions}
+    for iid in sorted(self._members.get(u, ())):
+        rest = self._qty.get(iid, 0)
+        for sid in sorted(self._sids.get(iid, ())):
+            q = oms.strategy_position(sid, iid)
+            if q:
+                out.append(self._position(iid, q, sid))
+                rest -= q
+        if rest:
+            out.append(self._position(iid, rest, None))
+    return out
+
+
+@patch
+def _position(self: RiskMonitor, iid: str, qty: int, sid: str | None) -> RiskPosition:
+    p = self._pcache.get((iid, sid))
+    if p is None or p.qty != qty:
+        inst = self.system.instruments.get(iid) or self.system.oms.instruments[iid]
+        p = self._pcache[(iid, sid)] = risk_position(inst, qty, sid)
+    return p
+
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #126d55a1
 @patch
 def _rerisk(self: RiskMonitor, touched: set[str], now: int, full: bool = False) -> None:
     "Re-risk the `touched` underlyings, recompute the book's figures, check the limits."
@@ -588,7 +628,7 @@ def _rerisk(self: RiskMonitor, touched: set[str], now: int, full: bool = False) 
     self.stats["rerisks"] += 1
     self.system.metrics.observe_latency("risk", (time.perf_counter_ns() - t0) * 1e-9)
 
-# %% ../../nbs/90_live/13_risk_monitor.ipynb #de14e1cc
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #cecaddda
 _I = {k: i for i, k in enumerate(AGG)}
 
 
@@ -596,10 +636,12 @@ _I = {k: i for i, k in enumerate(AGG)}
 def _dg_pnl(self: RiskMonitor, A: np.ndarray, S: np.ndarray) -> np.ndarray:
     "Return the delta-gamma-vega P&L per Monte Carlo scenario of underlying sums `A` (u, len(AGG))."
     R, V = self._scenarios("monte_carlo")
-    dS = R * S
+    R2, v = self._scache["mc_sq"]
     h = self.settings.horizon_days / 365.0
-    return (dS @ A[:, _I["delta"]] + 0.5 * (dS * dS) @ A[:, _I["gamma"]] + V @ A[:, _I["vega"]]
-            + (dS * V) @ A[:, _I["vanna"]] + 0.5 * (V * V) @ A[:, _I["vomma"]] + h * A[:, _I["theta"]].sum())
+    col = lambda k: A[:, _I[k]]
+    # dS = R S and the vol shift v is one per scenario: three (m, u) products with u-vectors
+    return (R @ (S * col("delta")) + 0.5 * (R2 @ (S * S * col("gamma"))) + v * (R @ (S * col("vanna")))
+            + v * col("vega").sum() + 0.5 * v * v * col("vomma").sum() + h * col("theta").sum())
 
 
 @patch
@@ -609,10 +651,21 @@ def _scenarios(self: RiskMonitor, name: str) -> tuple[np.ndarray, np.ndarray]:
     if us != tuple(self._uorder):
         self._uorder, self._scache = list(us), {}
     if name not in self._scache:
-        self._scache[name] = self._scen[name].for_underlyings(list(us))
+        self._scache[name] = R, V = self._scen[name].for_underlyings(list(us))
+        if name == "monte_carlo":
+            self._scache["mc_sq"] = R * R, np.ascontiguousarray(self._scen[name].vol_shift)
     return self._scache[name]
 
-# %% ../../nbs/90_live/13_risk_monitor.ipynb #088866ff
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #eeee3a88
+@patch
+def _equity(self: RiskMonitor, A: np.ndarray) -> float:
+    "Return cash plus the positions' values (options at model values); the first one is the session's start."
+    equity = self.system.oms.account.cash + float(A[:, _I["value"]].sum())
+    if self._start_equity is None:
+        self._start_equity = equity
+    return equity
+
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #b1db3ed0
 def _figures(A: np.ndarray, S: np.ndarray) -> dict[str, float]:
     "Return the Greek and exposure magnitudes of underlying sums `A` at spots `S`."
     gross = A[:, _I["gross"]]
@@ -631,7 +684,7 @@ def _fast(self: RiskMonitor, now: int) -> None:
     S = np.array([self.under[u]["spot"] for u in us])
     alpha = self.settings.alpha
     var, es = var_es(self._dg_pnl(A, S), alpha) if us else (0.0, 0.0)
-    equity = self.system._equity_now()
+    equity = self._equity(A)
     pnl = {"total": equity - self.system.oms.initial_cash, "session": equity - self._start_equity}
     vals = {("book", k): v for k, v in _figures(A, S).items()}
     vals.update({("book", "var_dg"): float(var), ("book", "loss"): max(-pnl["session"], 0.0)})
@@ -650,7 +703,7 @@ def _fast(self: RiskMonitor, now: int) -> None:
     self.values.update(vals)
     self.figures.update(as_of_ns=now, pnl=pnl, dg={"var": float(var), "es": float(es)}, strategies=strategies)
 
-# %% ../../nbs/90_live/13_risk_monitor.ipynb #a36b2571
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #77b0bc29
 @patch
 def _revalue(self: RiskMonitor, R: np.ndarray, V: np.ndarray, horizon: float) -> np.ndarray:
     "Return the (m, u) P&L of the book's positions in scenarios (R, V) over its underlyings."
@@ -667,7 +720,7 @@ def _revalue(self: RiskMonitor, R: np.ndarray, V: np.ndarray, horizon: float) ->
                        self.settings.rate, horizon)
     return pnl
 
-# %% ../../nbs/90_live/13_risk_monitor.ipynb #5190fba8
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #8b31dab1
 @patch
 def _full(self: RiskMonitor, now: int) -> None:
     "Recompute full-revaluation VaR/ES (historical, Monte Carlo), stress and margin."
@@ -700,7 +753,7 @@ def _full(self: RiskMonitor, now: int) -> None:
                                        "by_underlying": [{"underlying": u, "reg_t": regt[u], "portfolio": pm[u]}
                                                          for u in us]}}
 
-# %% ../../nbs/90_live/13_risk_monitor.ipynb #03022eee
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #66f656d2
 @patch
 def _check_limits(self: RiskMonitor, now: int) -> None:
     "Compare each limit's figure with its levels; act on every change of level."
@@ -714,7 +767,7 @@ def _check_limits(self: RiskMonitor, now: int) -> None:
         if lvl != prev:
             self._level_changed(spec, prev, lvl, float(v), now)
 
-# %% ../../nbs/90_live/13_risk_monitor.ipynb #06b1f54d
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #6582fc69
 @patch
 def _level_changed(self: RiskMonitor, spec: RiskLimitSpec, prev: int, lvl: int, v: float, now: int) -> None:
     self.levels[spec.name] = lvl
@@ -746,14 +799,17 @@ def _level_changed(self: RiskMonitor, spec: RiskLimitSpec, prev: int, lvl: int, 
             self.dropped["on_breach"] += 1
             log.exception("on_breach hook failed limit=%s", spec.name)
 
-# %% ../../nbs/90_live/13_risk_monitor.ipynb #d41018a2
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #a3c8b896
 @patch
 def _publish_metrics(self: RiskMonitor) -> None:
-    g = self._metrics["value"]
-    for (scope, metric), v in self.values.items():
-        g.labels(scope=scope, metric=metric).set(v)
+    g, cache = self._metrics["value"], self._metrics["children"]
+    for key, v in self.values.items():
+        child = cache.get(key)
+        if child is None:
+            child = cache[key] = g.labels(scope=key[0], metric=key[1])
+        child.set(v)
 
-# %% ../../nbs/90_live/13_risk_monitor.ipynb #1d7a2279
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #bc7c551a
 def _greek_row(a: np.ndarray, spot: float | None = None) -> dict[str, float]:
     row = {"value": a[_I["value"]], "dollar_delta": a[_I["dollar_delta"]], "vega_1pt": a[_I["vega"]] / 100.0,
            "theta_1d": a[_I["theta"]] / 365.0, "gross": a[_I["gross"]]}
@@ -781,7 +837,7 @@ def _exposure(self: RiskMonitor) -> dict[str, Any]:
     out["concentration"] = max((r["share"] for r in out["by_asset"]), default=0.0)
     return out
 
-# %% ../../nbs/90_live/13_risk_monitor.ipynb #b0c0925c
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #c5efe684
 @patch
 def snapshot(self: RiskMonitor) -> dict[str, Any]:
     "Return the current risk figures, JSON-ready."
@@ -809,7 +865,7 @@ def snapshot(self: RiskMonitor) -> dict[str, Any]:
             "limits": limits, "breaches": list(self.breaches),
             "stats": {**self.stats, "dropped": dict(self.dropped)}}
 
-# %% ../../nbs/90_live/13_risk_monitor.ipynb #d4923074
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #7a59c8d3
 @patch
 def routes(self: RiskMonitor, auth: list) -> APIRouter:
     "Return the desk's REST routes (mounted by `live.api.create_rest_app`)."
