@@ -28,7 +28,7 @@ __all__ = ['TS_MAX', 'Fill', 'OrderEvent', 'EVENT_TYPES', 'SETTLEMENT_TYPES', 'S
            'OrderType', 'TimeInForce', 'Liquidity', 'Instrument', 'Quote', 'Trade', 'Bar', 'BookSnapshot', 'Order',
            'OrderStatus', 'InvalidOrderTransition', 'OrderSubmitted', 'OrderAccepted', 'OrderDenied', 'OrderRejected',
            'OrderCanceled', 'OrderExpired', 'OrderFilled', 'OrderState', 'Position', 'AccountState', 'to_record',
-           'from_record', 'OptionExercised', 'OptionAssigned', 'OptionExpired', 'apply_settlement']
+           'from_record', 'trusted', 'OptionExercised', 'OptionAssigned', 'OptionExpired', 'apply_settlement']
 
 # %% ../../nbs/00_core/04_events.ipynb #52ab2a90
 class StrEnum(str, Enum):
@@ -382,11 +382,12 @@ class OrderAccepted:
 
 @dataclass(frozen=True, slots=True)
 class OrderDenied:
-    "Pre-trade risk refused the order; it was never sent."
+    "Pre-trade risk refused the order; it was never sent. `code` is a short machine-readable reason."
     client_order_id: str
-    reason: str
+    reason: str                # for people: what limit, what value
     ts_event: int
     ts_init: int
+    code: str = ""             # e.g. "max_order_qty", "credit", "strategy_budget"; "" in journals before it
 
 
 @dataclass(frozen=True, slots=True)
@@ -588,13 +589,23 @@ def _plain(v: Any) -> Any:
     return v
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}   # class -> its field names (dataclasses.fields is slow per call)
+_SCALARS = (str, int, float, type(None))     # kept as they are (bool is an int)
+
+
 def to_record(ev: Any) -> dict[str, Any]:
     "Return a JSON-ready dict of event `ev` with its type under 'type'."
-    name = type(ev).__name__
-    if name not in EVENT_TYPES:
-        raise TypeError(f"ev must be one of {sorted(EVENT_TYPES)}, was {name}")
-    d = {f.name: _plain(getattr(ev, f.name)) for f in dataclasses.fields(ev)}
-    d["type"] = name
+    cls = type(ev)
+    names = _FIELDS.get(cls)
+    if names is None:
+        if cls.__name__ not in EVENT_TYPES:
+            raise TypeError(f"ev must be one of {sorted(EVENT_TYPES)}, was {cls.__name__}")
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    d = {}
+    for n in names:
+        v = getattr(ev, n)
+        d[n] = v if type(v) in _SCALARS else _plain(v)
+    d["type"] = cls.__name__
     return d
 
 
@@ -611,6 +622,24 @@ def from_record(d: dict[str, Any]) -> Any:
         d["bids"] = tuple(tuple(x) for x in d["bids"])
         d["asks"] = tuple(tuple(x) for x in d["asks"])
     return cls(**d)
+
+# %% ../../nbs/00_core/04_events.ipynb #fb7b89c7
+_TRUSTED: dict[type, Any] = {}
+
+
+def trusted(cls: type) -> Any:
+    "Return a constructor of dataclass `cls` taking every field positionally and skipping its checks."
+    make = _TRUSTED.get(cls)
+    if make is None:
+        if not dataclasses.is_dataclass(cls) or not isinstance(cls, type):
+            raise TypeError(f"cls must be a dataclass type, was {cls!r}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        body = "".join(f"    _set(o, {n!r}, {n})\n" for n in names)
+        ns = {"_new": object.__new__, "_set": object.__setattr__, "cls": cls}
+        exec(f"def make({', '.join(names)}):\n    o = _new(cls)\n{body}    return o\n", ns)
+        make = _TRUSTED[cls] = ns["make"]
+        make.__qualname__ = f"trusted({cls.__name__})"
+    return make
 
 # %% ../../nbs/00_core/04_events.ipynb #0b7e0002
 @dataclass(frozen=True, slots=True)

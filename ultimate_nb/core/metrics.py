@@ -99,8 +99,27 @@ class Metrics:
                                    registry=r)
         self.ws_dropped = Counter("ultimate_ws_dropped", "Stream events dropped for slow WebSocket clients.",
                                   registry=r)
+        self.strategy_orders = Counter("ultimate_strategy_orders", "Order state changes per strategy.",
+                                       ["strategy", "status"], registry=r)
+        self.strategy_fills = Counter("ultimate_strategy_fills", "Fills per strategy.", ["strategy", "side"], registry=r)
+        self.strategy_fill_qty = Counter("ultimate_strategy_fill_qty", "Filled quantity per strategy.",
+                                         ["strategy", "side"], registry=r)
+        self.strategy_pnl = Gauge("ultimate_strategy_pnl", "P&L of a strategy's own orders at the last marks, fees paid.",
+                                  ["strategy"], registry=r)
         self._dropped_seen: dict[str, int] = {}
         self._stages: dict[str, Any] = {}
+        self._strategies: frozenset[str] = frozenset()
+
+    def set_strategies(
+        self,
+        ids: Any,   # the strategy ids of the book
+    ) -> None:
+        "Name the strategies whose ids may be `strategy` label values (with 'api', REST orders); others count as 'manual'."
+        self._strategies = frozenset(ids) | {"api"}
+
+    def strategy_label(self, strategy_id: Any) -> str:
+        "Return the `strategy` label of `strategy_id`: itself for a strategy of the book, else 'manual'."
+        return strategy_id if strategy_id in self._strategies else "manual"
 
     def render(self) -> bytes:
         "Return every metric in the Prometheus text format (serve it with `CONTENT_TYPE`)."
@@ -148,8 +167,9 @@ class Metrics:
         instrument: str,  # instrument id
         side: Any,        # "buy"/"sell" in any case, or an enum whose name is BUY/SELL
         qty: float,       # filled quantity, shares or contracts, > 0
+        strategy: str | None = None,   # the order's strategy id (labelled by `strategy_label`); None: not per strategy
     ) -> None:
-        "Count one fill of `qty` on `instrument` and `side`."
+        "Count one fill of `qty` on `instrument` and `side` (and for its strategy)."
         s = side.name if isinstance(side, Enum) else side
         s = s.lower() if isinstance(s, str) else s
         if s not in ("buy", "sell"):
@@ -158,6 +178,10 @@ class Metrics:
             raise ValueError(f"qty must be finite and > 0, was {qty!r}")
         self.fills.labels(instrument=instrument).inc()
         self.fill_qty.labels(instrument=instrument, side=s).inc(qty)
+        if strategy is not None:
+            label = self.strategy_label(strategy)
+            self.strategy_fills.labels(strategy=label, side=s).inc()
+            self.strategy_fill_qty.labels(strategy=label, side=s).inc(qty)
 
     def set_account(
         self,

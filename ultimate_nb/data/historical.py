@@ -48,14 +48,15 @@ import pandas as pd
 
 from fastcore.basics import patch
 
-from ..core.events import Bar, Instrument, Quote
+from ..core.events import TS_MAX, Bar, Instrument, Quote, trusted
 from .simulator import quote_prices
 
 # %% auto #0
-__all__ = ['log', 'NY_TZ', 'HOUR_NS', 'DAY_NS', 'OnBad', 'FX_HOLIDAYS', 'STOCKS', 'LOADERS', 'BAR_COLUMNS', 'exchange_calendar',
-           'session_closes', 'fx_hours', 'QualityReport', 'check_bars', 'load_sp500', 'load_nasdaq', 'load_vix',
-           'load_wti', 'split_ratios', 'load_stock', 'load_skfolio_sp500', 'load_eurusd', 'DataSet', 'load', 'frames',
-           'to_bars', 'Replay', 'write_bars_parquet', 'read_bars_parquet', 'replay_from_spec']
+__all__ = ['log', 'NY_TZ', 'HOUR_NS', 'DAY_NS', 'OnBad', 'FX_HOLIDAYS', 'STOCKS', 'LOADERS', 'PREBUILD_MAX_ROWS', 'BAR_COLUMNS',
+           'exchange_calendar', 'session_closes', 'fx_hours', 'QualityReport', 'check_bars', 'load_sp500',
+           'load_nasdaq', 'load_vix', 'load_wti', 'split_ratios', 'load_stock', 'load_skfolio_sp500', 'load_eurusd',
+           'DataSet', 'load', 'frames', 'to_bars', 'Replay', 'write_bars_parquet', 'read_bars_parquet',
+           'replay_from_spec']
 
 # %% ../../nbs/50_data/02_historical.ipynb #1ad7ce62
 log = logging.getLogger(__name__)
@@ -510,6 +511,9 @@ class Replay:
         self.reset()
 
 # %% ../../nbs/50_data/02_historical.ipynb #e6b374af
+PREBUILD_MAX_ROWS = 2_000_000   # replays up to this many bars keep their events built (about 0.5 KB a bar)
+
+
 def _utc(t: Any) -> pd.Timestamp | None:
     if t is None:
         return None
@@ -544,6 +548,47 @@ def _merge(self: Replay, frames: Mapping[str, pd.DataFrame], start: pd.Timestamp
                           v.tolist(), iv.tolist(), bid.tolist(), ask.tolist()))
     self._starts = np.r_[0, np.flatnonzero(np.diff(ts)) + 1, len(ts)].tolist()
     self.start_ns, self.end_ns = int(ts[0] - iv[0]), int(ts[-1])
+    ids_ok = np.array([isinstance(s, str) and bool(s.strip()) for s in self.symbols])[sym]
+    with np.errstate(invalid="ignore"):     # NaN compares False: such a row is not `ok`
+        pos = lambda x: np.isfinite(x) & (x > 0)
+        ok = (ids_ok & pos(o) & pos(h) & pos(l) & pos(c) & np.isfinite(v) & (v >= 0)
+              & (h >= np.maximum(np.maximum(o, c), l)) & (l <= np.minimum(o, c)) & (ts >= 0) & (iv > 0)
+              & pos(bid) & pos(ask) & (bid <= ask))
+    self._ok = ok.tolist()                  # rows that pass every check of Bar and Quote
+    self._built = self._build_all() if len(ts) <= PREBUILD_MAX_ROWS else None
+
+
+@patch
+def _build_all(self: Replay) -> list[tuple[list, list] | None]:
+    "Return per step its (quotes, bars), built once; None for a step holding a row that fails validation."
+    out = []
+    for a, b in zip(self._starts, self._starts[1:]):
+        out.append(self._build(a, b, None) if all(self._ok[a:b]) else None)
+    return out
+
+
+@patch
+def _build(self: Replay, a: int, b: int, ts_init: int | None) -> tuple[list, list]:
+    "Return the quotes and bars of rows a..b; rows not `ok` go through the checked constructors (counted, dropped)."
+    quotes, bars, qs, ok = [], [], self.quote_size, self._ok
+    ti_ok = ts_init is None or (type(ts_init) is int and 0 <= ts_init <= TS_MAX)
+    new_bar, new_quote = trusted(Bar), trusted(Quote)
+    for i in range(a, b):
+        t, k, o, h, l, c, v, iv, bid, ask = self._rows[i]
+        s, ti = self.symbols[k], t if ts_init is None else ts_init
+        if ok[i] and ti_ok:                 # validated at load: skip the per-record checks
+            bar, q = new_bar(s, o, h, l, c, v, t, ti, iv), new_quote(s, bid, ask, qs, qs, t, ti)
+        else:
+            try:
+                bar = Bar(s, o, h, l, c, v, t, ti, iv)
+                q = Quote(s, bid, ask, qs, qs, t, ti)
+            except ValueError as e:
+                self.dropped[_reason(e)] += 1
+                log.warning("bad bar dropped symbol=%s ts=%s reason=%s", s, pd.Timestamp(t, tz="UTC"), e)
+                continue
+        quotes.append(q)
+        bars.append(bar)
+    return quotes, bars
 
 # %% ../../nbs/50_data/02_historical.ipynb #c232af11
 @patch
@@ -589,24 +634,16 @@ def step(
     ts_init: int | None = None,   # ts_init of the events, ns; None: the bar's close time
 ) -> list:                        # the next close time's Quotes then Bars; [] when exhausted
     "Advance to the next close time and return its events."
-    if self._step >= len(self._starts) - 1:
+    k = self._step
+    if k >= len(self._starts) - 1:
         return []
-    a, b = self._starts[self._step], self._starts[self._step + 1]
-    self._step += 1
-    quotes, bars = [], []
-    for i in range(a, b):
-        t, k, o, h, l, c, v, iv, bid, ask = self._rows[i]
-        s, ti = self.symbols[k], t if ts_init is None else ts_init
-        try:
-            bar = Bar(s, o, h, l, c, v, t, ti, iv)
-            q = Quote(s, bid, ask, self.quote_size, self.quote_size, t, ti)
-        except ValueError as e:
-            self.dropped[_reason(e)] += 1
-            log.warning("bad bar dropped symbol=%s ts=%s reason=%s", s, pd.Timestamp(t, tz="UTC"), e)
-            continue
-        quotes.append(q)
-        bars.append(bar)
-        self._last[s] = q
+    a = self._starts[k]
+    self._step = k + 1
+    built = self._built[k] if ts_init is None and self._built is not None else None
+    quotes, bars = built if built is not None else self._build(a, self._starts[k + 1], ts_init)
+    last = self._last
+    for q in quotes:
+        last[q.instrument_id] = q
     self._now = self._rows[a][0]
     return quotes + bars
 

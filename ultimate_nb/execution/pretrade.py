@@ -313,6 +313,7 @@ class TradingControls:
         self.last: TradingStateChanged | None = None       # the change that set the state, if any
         self.day: str | None = None                        # trading day of `day_start_equity`, ISO date
         self.day_start_equity: float | None = None
+        self._day_pending: tuple | None = None             # (day, equity, ns) opened but not journaled yet
 
     def recover(self) -> int:
         "Restore the state and the day's opening equity from the journal; return the records read."
@@ -350,6 +351,8 @@ def set_state(
         return None
     now = self.clock.timestamp_ns()
     ev = TradingStateChanged(state, self.state, reason.strip(), actor, correlation_id, now, now)
+    if getattr(self, "_day_pending", None) is not None:
+        self._journal_day()                         # the opening the rule measured from, before the switch
     self.journal.append(CONTROLS, "TradingStateChanged", ev.to_record(), now)
     self.state, self.last = state, ev
     level = logging.WARNING if actor.startswith("auto:") else logging.INFO   # a rule fired: someone should look
@@ -383,6 +386,14 @@ def trading_day(self: TradingControls, ts_ns: int) -> str:
 
 
 @patch
+def _journal_day(self: TradingControls) -> None:
+    "Journal the pending opening of the day (`DayOpened`)."
+    day, equity, ts = self._day_pending
+    self.journal.append(CONTROLS, "DayOpened", {"day": day, "equity": equity}, ts)
+    self._day_pending = None
+
+
+@patch
 def on_mark(
     self: TradingControls,
     equity: float,    # the book's equity now: cash plus positions at the marks
@@ -394,8 +405,10 @@ def on_mark(
     now, s = self.clock.timestamp_ns(), self.settings
     day = self.trading_day(now)
     if day != self.day:
-        self.journal.append(CONTROLS, "DayOpened", {"day": day, "equity": equity}, now)
         self.day, self.day_start_equity = day, equity
+        self._day_pending = (day, equity, now)      # journaled by the day's next mark or state change
+    elif self._day_pending is not None:
+        self._journal_day()
     loss = self.day_start_equity - equity
     if loss >= s.daily_loss_halt and self.state is not TradingState.HALTED:
         return self.set_state(TradingState.HALTED, f"day's loss {fmt_amount(loss)} >= daily_loss_halt "

@@ -69,7 +69,8 @@ class _EquityRecorder:
 
     def __call__(self, bar: Bar) -> None:
         self.bars += 1
-        eq = _equity(self.ts)
+        be = self.ts._bar_equity                 # the book computed the equity after this bar already
+        eq = be[1] if be[0] is bar else _equity(self.ts)
         if self.times and self.times[-1] == bar.ts_event:
             self.values[-1] = eq          # a later symbol's bar at the same close: keep the last
         else:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 from collections import deque
 from typing import Any, Iterable, Protocol
 
@@ -125,6 +126,9 @@ def target(
     return self.ctx.submit(order)
 
 # %% ../../nbs/90_live/01_strategy.ipynb #2dee50be
+_TIE = 1e-9   # relative gap of the two means under which the batch means decide the sign
+
+
 class MovingAverageCrossover(Strategy):
     "Long above, short below: fast vs slow simple moving averages of bar closes."
 
@@ -141,15 +145,29 @@ class MovingAverageCrossover(Strategy):
         self.strategy_id = strategy_id
         self.closes: dict[str, deque] = {}
         self.signals: dict[str, int] = {}
+        self._sums: dict[str, list] = {}   # instrument -> [fast sum, slow sum, fast, slow, appends since exact]
 
     def signal(self, instrument_id: str) -> int:
         "Return +1, -1, or 0 (not enough bars, or averages equal)."
-        c = self.closes.get(instrument_id)
-        if c is None or len(c) < self.settings.slow:
+        c, st = self.closes.get(instrument_id), self.settings
+        if c is None or len(c) < st.slow:
             return 0
-        arr = np.fromiter(c, float, len(c))
-        fast, slow = arr[-self.settings.fast:].mean(), arr.mean()
-        return int(np.sign(fast - slow))
+        acc = self._sums.get(instrument_id)
+        if acc is None or acc[2] != st.fast or acc[3] != st.slow:
+            acc = self._resum(instrument_id)
+        fast, slow = acc[0] / st.fast, acc[1] / st.slow
+        d = fast - slow
+        if abs(d) <= _TIE * (abs(fast) + abs(slow)):   # a near tie: decide it as the batch means do
+            arr = np.fromiter(c, float, len(c))
+            d = float(arr[-st.fast:].mean() - arr.mean())
+        return (d > 0) - (d < 0)
+
+    def _resum(self, instrument_id: str) -> list:
+        "Recompute the window sums of `instrument_id` exactly (after a settings change, and every `slow` bars)."
+        c, st = self.closes[instrument_id], self.settings
+        w = list(c)
+        acc = self._sums[instrument_id] = [math.fsum(w[-st.fast:]), math.fsum(w), st.fast, st.slow, 0]
+        return acc
 
     @property
     def warmup_bars(self) -> int:
@@ -158,11 +176,22 @@ class MovingAverageCrossover(Strategy):
 
     def on_history(self, bar: Bar) -> None:
         "Update the averages and the signal with `bar`, without trading."
-        c = self.closes.get(bar.instrument_id)
-        if c is None or c.maxlen != self.settings.slow:
-            c = self.closes[bar.instrument_id] = deque(c or (), maxlen=self.settings.slow)
-        c.append(bar.close)
-        self.signals[bar.instrument_id] = self.signal(bar.instrument_id)
+        iid, x, st = bar.instrument_id, bar.close, self.settings
+        c = self.closes.get(iid)
+        if c is None or c.maxlen != st.slow:
+            c = self.closes[iid] = deque(c or (), maxlen=st.slow)
+            self._sums.pop(iid, None)
+        acc = self._sums.get(iid)
+        if acc is None or acc[2] != st.fast or acc[3] != st.slow or acc[4] >= st.slow:
+            c.append(x)
+            self._resum(iid)
+        else:                                   # O(1): add the new close, drop the ones leaving each window
+            n = len(c)
+            acc[0] += x - (c[n - st.fast] if n >= st.fast else 0.0)
+            acc[1] += x - (c[0] if n == st.slow else 0.0)
+            acc[4] += 1
+            c.append(x)
+        self.signals[iid] = self.signal(iid)
 
     def on_bar(self, bar: Bar) -> None:
         "Update the averages with `bar` and trade toward the new target."

@@ -114,8 +114,11 @@ class TradingSystem:
         for s in self.strategies:                     # model strategies record their decisions here
             if getattr(s, "explainer", False) is None:
                 s.explainer = self.explainer
+        self.metrics.set_strategies(s.strategy_id for s in self.strategies)   # the bounded `strategy` label
         self.marks: dict[str, float] = {}
         self._marks_ts = 0
+        self._bar_equity: tuple = (None, 0.0)        # (last bar, equity after it): computed once per bar
+        self._strategy_latency = self.metrics._stage("strategy")
         self._pending_timers: list[tuple] = []
         self._stopped = False
         self.equity_curve: list[tuple[int, float]] = []   # (bar close ns, equity), replays only
@@ -345,8 +348,9 @@ def submit(self: BookContext, order: Order) -> OrderState:
     sys_.oms.new_order(order)
     self.stats["denied_budget"] += 1
     now = self.now_ns()
-    log.info("order denied coid=%s strategy=%s reason=%s", cid, self.strategy_id, reason)
-    return sys_.oms.apply(OrderDenied(cid, reason, now, now))
+    sys_._count_denial(cid, "strategy_budget", self.strategy_id)
+    log.info("order denied coid=%s strategy=%s code=strategy_budget reason=%s", cid, self.strategy_id, reason)
+    return sys_.oms.apply(OrderDenied(cid, reason, now, now, code="strategy_budget"))
 
 
 @patch
@@ -667,17 +671,28 @@ def _wire(self: TradingSystem) -> None:
     if isinstance(self.feed, BookFeed):              # the L2 book: the broker matches against it
         b.subscribe(BookSnapshot, self.broker.on_book, name="broker.on_book")
         b.subscribe(Trade, self.broker.on_trade, name="broker.on_trade")
-    counters: dict[type, Any] = {}
+    counters: dict[type, tuple] = {}     # type -> its counter children (events, and orders by status)
 
     def count(ev):
-        c = counters.get(type(ev))
-        if c is None:
-            c = counters[type(ev)] = m.events.labels(type=type(ev).__name__)
-        c.inc()
-        status = ORDER_EVENTS.get(type(ev))
-        if status is not None:
-            m.orders.labels(status=status).inc()
+        cs = counters.get(type(ev))
+        if cs is None:
+            status = ORDER_EVENTS.get(type(ev))
+            cs = counters[type(ev)] = (m.events.labels(type=type(ev).__name__),) + (
+                () if status is None else (m.orders.labels(status=status),))
+        for c in cs:
+            c.inc()
+        if len(cs) > 1:
+            self._count_strategy_order(ev)
     b.subscribe("*", count, name="metrics")
+
+
+@patch
+def _count_strategy_order(self: TradingSystem, ev: Any) -> None:
+    "Count an order state change (not a fill: `_on_fill` counts those) under its strategy's label."
+    s = self.oms.order(ev.client_order_id)
+    m = self.metrics
+    m.strategy_orders.labels(strategy=m.strategy_label(None if s is None else s.order.strategy_id),
+                             status=ORDER_EVENTS[type(ev)]).inc()
 
 
 @patch
@@ -695,29 +710,36 @@ def _on_quote(self: TradingSystem, q: Quote) -> None:
 
 @patch
 def _on_bar(self: TradingSystem, bar: Bar) -> None:
-    self._journal_marks(bar.ts_event)
-    if (f := self._features.get(bar.instrument_id)) is not None:
+    if self.simulator is not None:
+        self._journal_marks(bar.ts_event)
+    if self._features and (f := self._features.get(bar.instrument_id)) is not None:
         f.update(bar)                                # before the strategies: ctx.features sees this bar
+    observe, clock = self._strategy_latency.observe, time.perf_counter_ns
     for s in self.strategies:
-        if s.wants(bar.instrument_id):
+        if not s.symbols or bar.instrument_id in s.symbols:   # `s.wants`, inlined
+            t0 = clock()
             try:
-                with self.metrics.time("strategy"):
-                    s.on_bar(bar)
+                s.on_bar(bar)
             except Exception as e:                   # one failing strategy does not starve the others
                 if len(self.strategies) == 1:
                     raise                            # the bus counts it, as before
                 self._on_handler_error(f"strategy.{s.strategy_id}.on_bar", bar, e)
                 log.exception("strategy failed strategy=%s bar=%s", s.strategy_id, bar.ts_event)
-    equity = self._equity_now()     # gauges: refreshed on fills and by each /metrics scrape, not per bar
+            finally:
+                observe((clock() - t0) * 1e-9)
+    # equity after this bar's orders: the equity curve, the controls and a backtest's recorder reuse it
+    self._bar_equity = (bar, self._equity_now())
     if self.replay is not None and (not self.equity_curve or self.equity_curve[-1][0] < bar.ts_event):
-        self.equity_curve.append((bar.ts_event, equity))
+        self.equity_curve.append((bar.ts_event, self._bar_equity[1]))
 
 
 @patch
 def _on_fill(self: TradingSystem, f: OrderFilled) -> None:
     state = self.oms.order(f.client_order_id)
-    self.metrics.record_fill(f.instrument_id, f.side, f.qty)
-    self.metrics.orders.labels(status=state.status.value).inc()
+    m, sid = self.metrics, state.order.strategy_id
+    m.record_fill(f.instrument_id, f.side, f.qty, strategy=sid)
+    m.orders.labels(status=state.status.value).inc()
+    m.strategy_orders.labels(strategy=m.strategy_label(sid), status=state.status.value).inc()
     c = self.contexts.get(state.order.strategy_id)
     if c is not None:                                # a strategy's own fill: its counters, then its handler
         mult = self.instruments[f.instrument_id].multiplier if f.instrument_id in self.instruments else 1.0
@@ -765,16 +787,22 @@ def _submit_order(self: TradingSystem, order: Order) -> OrderState:
     cid, now = order.client_order_id, self.clock.timestamp_ns()
     denial = self._pretrade(order)
     if denial is not None:
-        self.metrics.order_denials.labels(code=denial.code.value, strategy=order.strategy_id).inc()
-        if len(self.denial_codes) >= MAX_DENIAL_CODES:
-            del self.denial_codes[next(iter(self.denial_codes))]
-        self.denial_codes[cid] = denial.code.value
+        self._count_denial(cid, denial.code.value, order.strategy_id)
         log.info("order denied coid=%s code=%s reason=%s", cid, denial.code.value, denial.reason)
-        return self.oms.apply(OrderDenied(cid, denial.reason, now, now))
+        return self.oms.apply(OrderDenied(cid, denial.reason, now, now, code=denial.code.value))
     self.oms.apply(OrderSubmitted(cid, now, now))
     self.broker.submit(order)
     self.metrics.observe_latency("order", (time.perf_counter_ns() - t0) * 1e-9)
     return self.oms.order(cid)
+
+
+@patch
+def _count_denial(self: TradingSystem, cid: str, code: str, strategy_id: str) -> None:
+    "Count a denial by code and (bounded) strategy label; keep its code for the API's answer."
+    self.metrics.order_denials.labels(code=code, strategy=self.metrics.strategy_label(strategy_id)).inc()
+    if len(self.denial_codes) >= MAX_DENIAL_CODES:
+        del self.denial_codes[next(iter(self.denial_codes))]
+    self.denial_codes[cid] = code
 
 
 @patch
@@ -890,7 +918,8 @@ def _show_trading_state(self: TradingSystem) -> None:
 
 @patch
 def _on_mark_controls(self: TradingSystem, ev: Any) -> None:
-    self.controls.on_mark(self._equity_now(), self._book_gross())
+    be = self._bar_equity                           # a bar: `_on_bar` has just computed the equity
+    self.controls.on_mark(be[1] if be[0] is ev else self._equity_now(), self._book_gross())
 
 
 @patch
@@ -1024,6 +1053,10 @@ def update_account_metrics(self: TradingSystem) -> float:
         mark = self.marks.get(p.instrument_id, p.avg_price)
         mv += p.market_value(mark)
         self.metrics.position_qty.labels(instrument=p.instrument_id).set(p.qty)
+    for c in self.contexts.values():                 # each strategy's own P&L: its cash flows + positions at the marks
+        value = sum(q * self.marks.get(i, 0.0) * self.instruments[i].multiplier
+                    for (sid, i), q in self.oms.strategy_positions.items() if sid == c.strategy_id and q)
+        self.metrics.strategy_pnl.labels(strategy=c.strategy_id).set(c.stats["cash"] + value)
     self.metrics.set_account(cash=acct.cash, equity=acct.cash + mv,
                              realized_pnl=sum(p.realized_pnl for p in acct.positions),
                              unrealized_pnl=sum(p.unrealized_pnl(self.marks.get(p.instrument_id, p.avg_price))
