@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextvars
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,11 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 # %% auto #0
-__all__ = ['RUNTIME', 'ServerSettings', 'MarketSettings', 'AlpacaSettings', 'BrokerSettings', 'StrategyBudget', 'StrategySpec',
-           'StrategySettings', 'StoreSettings', 'LoggingSettings', 'ParallelSettings', 'ModelSettings',
-           'InferenceSettings', 'RunSettings', 'MarketHoursSettings', 'RiskSettings', 'RouterSettings', 'CdcSettings',
-           'AlgoSettings', 'FeatureStoreSettings', 'MLOpsSettings', 'DriftSettings', 'MonitoringSettings',
-           'HedgingSettings', 'Settings', 'ConfigError', 'read_config_file', 'load_settings', 'parse_overrides',
+__all__ = ['RUNTIME', 'METRICS', 'STRATEGY_METRICS', 'LEVELS', 'ServerSettings', 'MarketSettings', 'AlpacaSettings',
+           'BrokerSettings', 'StrategyBudget', 'StrategySpec', 'StrategySettings', 'StoreSettings', 'LoggingSettings',
+           'ParallelSettings', 'ModelSettings', 'InferenceSettings', 'RunSettings', 'MarketHoursSettings',
+           'RiskSettings', 'RouterSettings', 'CdcSettings', 'AlgoSettings', 'FeatureStoreSettings', 'MLOpsSettings',
+           'DriftSettings', 'MonitoringSettings', 'HedgingSettings', 'RiskLimitSpec', 'RiskMonitorSettings',
+           'OptionsSettings', 'Settings', 'ConfigError', 'read_config_file', 'load_settings', 'parse_overrides',
            'deep_merge', 'runtime_fields', 'update_runtime', 'env_example']
 
 # %% ../../nbs/00_core/01_config.ipynb #ef713ab3
@@ -441,6 +443,86 @@ class HedgingSettings(_Section):
     algo_duration_s: float = Field(300.0, gt=0)            # "algo" route: parent horizon
     keep: int = Field(200, gt=0)                           # decisions kept in memory for the API
 
+
+METRICS = ("var_dg", "var_hist", "es_hist", "var_mc", "es_mc", "stress", "margin_regt", "margin_pm",
+           "delta_usd", "gamma_usd", "vega", "gross", "net", "concentration", "loss")
+STRATEGY_METRICS = ("var_dg", "delta_usd", "gamma_usd", "vega", "gross", "net", "concentration", "loss")
+LEVELS = ("ok", "warn", "reduce", "halt")
+
+
+class RiskLimitSpec(_Section):
+    "A limit on one risk figure of the book (or of one strategy), with up to three levels, all >= 0."
+    # the figure, a positive magnitude: var_dg (delta-gamma-vega VaR), var_hist/es_hist, var_mc/es_mc,
+    # stress (worst scenario loss), margin_regt, margin_pm, delta_usd (|dollar delta|), gamma_usd
+    # (|dollar gamma for 1%|), vega (|vega per vol point|), gross, net (|net| delta notional),
+    # concentration (largest underlying's share of gross, 0-1), loss (session loss)
+    metric: Literal[METRICS]
+    strategy: str | None = None       # a strategy id: its own positions only; None: the whole book
+    warn: float | None = None         # >= warn: a warning (event, metric, log)
+    reduce: float | None = None       # >= reduce: the book switches to REDUCING
+    halt: float | None = None         # >= halt: the book switches to HALTED
+
+    @field_validator("warn", "reduce", "halt")
+    @classmethod
+    def _non_negative(cls, v, info):
+        if v is not None and v < 0:
+            raise ValueError(f"{info.field_name} must be >= 0, was {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        levels = [(k, getattr(self, k)) for k in LEVELS[1:] if getattr(self, k) is not None]
+        if not levels:
+            raise ValueError(f"limit on {self.metric!r} needs at least one of warn, reduce, halt")
+        for (a, x), (b, y) in zip(levels, levels[1:]):
+            if y < x:
+                raise ValueError(f"limit on {self.metric!r}: {b} ({y}) must be >= {a} ({x})")
+        if self.strategy is not None and self.metric not in STRATEGY_METRICS:
+            raise ValueError(f"metric {self.metric!r} is for the book only; per strategy: {STRATEGY_METRICS}")
+        return self
+
+    @property
+    def name(self) -> str:
+        "Return the limit's id: 'book:<metric>' or '<strategy>:<metric>'."
+        return f"{self.strategy or 'book'}:{self.metric}"
+
+
+class RiskMonitorSettings(_Section):
+    "The real-time risk monitor (live.risk_monitor): figures, throttling, scenarios, margin and limits."
+    enabled: bool = False                               # add the risk monitor desk to the book
+    min_interval_ms: float = Field(250.0, ge=0)         # market moves re-risk at most this often (event time)
+    move_threshold: float = Field(0.001, ge=0)          # ... and only after a mark moved this much (0.001 = 10 bp)
+    full_interval_ms: float = Field(5_000.0, ge=0)      # full revaluation (VaR/ES, stress, margin) at most this often
+    alpha: float = Field(0.99, gt=0.5, lt=1.0)          # VaR/ES confidence level
+    horizon_days: float = Field(1.0, gt=0, le=10)       # days that pass in a VaR scenario (theta)
+    hist_window: int = Field(0, ge=0)                   # last days of shipped history as scenarios; 0: all
+    mc_scenarios: int = Field(10_000, ge=100)           # Monte Carlo scenarios (normal, covariance of mc_window)
+    mc_window: int = Field(500, ge=30)                  # days of history behind the Monte Carlo covariance
+    seed: int = Field(0, ge=0)                          # seeds the Monte Carlo scenarios
+    rate: float = Field(0.04, ge=-0.05, le=0.5)         # risk-free rate for option values, continuous
+    default_vol: float = Field(0.25, gt=0, lt=5)        # vol of an underlying without mark or market.vols
+    pm_spot_range: float = Field(0.15, gt=0, lt=1)      # portfolio margin: underlying moves +-this (TIMS-like)
+    pm_spot_steps: int = Field(10, ge=2, le=100)        # ... in this many steps
+    pm_vol_shifts: list[float] = [-0.1, 0.0, 0.1]       # ... times these implied-vol shifts
+    sectors: dict[str, str] = {}                        # underlying -> sector, over the built-in map
+    switch_state: bool = True                           # reduce/halt breaches switch the trading state
+    device: str = "cpu"                                 # where Greeks are computed: "cpu" or "cuda[:N]"
+    limits: list[RiskLimitSpec] = []                    # limits with warn / reduce / halt levels
+
+# %% ../../nbs/00_core/01_config.ipynb #4dff9d79
+class OptionsSettings(_Section):
+    "Options in the book (live.options): listing, settlement at expiry, early exercise."
+    enabled: bool = False                      # run the options desk (needs market.chains)
+    multiplier: float = Field(100.0, gt=0)     # shares per contract of a listed option
+    # underlyings whose options settle in cash (index options); the others deliver shares
+    cash_settled: list[str] = []
+    itm_threshold: float = Field(0.01, ge=0)   # exercised / assigned at expiry when in the money by this, USD (OCC: 0.01)
+    early_exercise: bool = True                # exercise long options early when the American model says so
+    early_check_s: float = Field(60.0, gt=0)   # event-time seconds between early-exercise checks
+    american_steps: int = Field(200, ge=10)    # CRR steps of that decision
+    # cash dividends by underlying: {"AAPL": {"2026-02-09": 0.26}} (ex-date: amount per share)
+    dividends: dict[str, dict[date, float]] = {}
+
 # %% ../../nbs/00_core/01_config.ipynb #76680a59
 _FILE_DATA: contextvars.ContextVar[dict] = contextvars.ContextVar("_FILE_DATA", default={})
 
@@ -471,9 +553,11 @@ class Settings(BaseSettings):
     parallel: ParallelSettings = ParallelSettings()
     run: RunSettings = RunSettings()
     inference: InferenceSettings = InferenceSettings()
+    options: OptionsSettings = OptionsSettings()
     drift: DriftSettings = DriftSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     hedging: HedgingSettings = HedgingSettings()
+    risk_monitor: RiskMonitorSettings = RiskMonitorSettings()
     mlops: MLOpsSettings = MLOpsSettings()
     feature_store: FeatureStoreSettings = FeatureStoreSettings()
     router: RouterSettings = RouterSettings()

@@ -45,23 +45,11 @@ from ..options.greeks import bs_greeks, implied_vol
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'OptionsSettings', 'list_option', 'option_instrument', 'settlement_for', 'early_exercise_decision',
-           'OptionPosition', 'option_positions', 'position_greeks', 'MarksSnapshot', 'snapshot_marks', 'explain_pnl',
-           'OptionsDesk']
+__all__ = ['log', 'list_option', 'option_instrument', 'settlement_for', 'early_exercise_decision', 'OptionPosition',
+           'option_positions', 'position_greeks', 'MarksSnapshot', 'snapshot_marks', 'explain_pnl', 'OptionsDesk']
 
 # %% ../../nbs/90_live/12_options.ipynb #e73e229c
-class OptionsSettings(_Section):
-    "Options in the book (live.options): listing, settlement at expiry, early exercise."
-    enabled: bool = False                      # run the options desk (needs market.chains)
-    multiplier: float = Field(100.0, gt=0)     # shares per contract of a listed option
-    # underlyings whose options settle in cash (index options); the others deliver shares
-    cash_settled: list[str] = []
-    itm_threshold: float = Field(0.01, ge=0)   # exercised / assigned at expiry when in the money by this, USD (OCC: 0.01)
-    early_exercise: bool = True                # exercise long options early when the American model says so
-    early_check_s: float = Field(60.0, gt=0)   # event-time seconds between early-exercise checks
-    american_steps: int = Field(200, ge=10)    # CRR steps of that decision
-    # cash dividends by underlying: {"AAPL": {"2026-02-09": 0.26}} (ex-date: amount per share)
-    dividends: dict[str, dict[date, float]] = {}
+from ..core.config import OptionsSettings   # defined with the other settings sections
 
 # %% ../../nbs/90_live/12_options.ipynb #e1e84d65
 def list_option(

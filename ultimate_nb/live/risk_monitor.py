@@ -58,76 +58,12 @@ from ..risk.var import cov_factor, var_es
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'METRICS', 'STRATEGY_METRICS', 'LEVELS', 'INDEX_ALIASES', 'SECTORS', 'AGG', 'BUCKETS', 'UNASSIGNED',
-           'RiskLimitSpec', 'RiskMonitorSettings', 'RiskPosition', 'risk_position', 'book_positions', 'shipped_history',
-           'series_for', 'Scenarios', 'make_scenarios', 'revalue_nb', 'revalue', 'years_to_expiry', 'expiry_bucket',
-           'position_greeks', 'reg_t_margin', 'pm_grid', 'RiskLimitBreached', 'RiskMonitor']
+__all__ = ['log', 'INDEX_ALIASES', 'SECTORS', 'AGG', 'BUCKETS', 'UNASSIGNED', 'RiskPosition', 'risk_position', 'book_positions',
+           'shipped_history', 'series_for', 'Scenarios', 'make_scenarios', 'revalue_nb', 'revalue', 'years_to_expiry',
+           'expiry_bucket', 'position_greeks', 'reg_t_margin', 'pm_grid', 'RiskLimitBreached', 'RiskMonitor']
 
 # %% ../../nbs/90_live/13_risk_monitor.ipynb #9e4a159d
-METRICS = ("var_dg", "var_hist", "es_hist", "var_mc", "es_mc", "stress", "margin_regt", "margin_pm",
-           "delta_usd", "gamma_usd", "vega", "gross", "net", "concentration", "loss")
-STRATEGY_METRICS = ("var_dg", "delta_usd", "gamma_usd", "vega", "gross", "net", "concentration", "loss")
-LEVELS = ("ok", "warn", "reduce", "halt")
-
-
-class RiskLimitSpec(_Section):
-    "A limit on one risk figure of the book (or of one strategy), with up to three levels, all >= 0."
-    # the figure, a positive magnitude: var_dg (delta-gamma-vega VaR), var_hist/es_hist, var_mc/es_mc,
-    # stress (worst scenario loss), margin_regt, margin_pm, delta_usd (|dollar delta|), gamma_usd
-    # (|dollar gamma for 1%|), vega (|vega per vol point|), gross, net (|net| delta notional),
-    # concentration (largest underlying's share of gross, 0-1), loss (session loss)
-    metric: Literal[METRICS]
-    strategy: str | None = None       # a strategy id: its own positions only; None: the whole book
-    warn: float | None = None         # >= warn: a warning (event, metric, log)
-    reduce: float | None = None       # >= reduce: the book switches to REDUCING
-    halt: float | None = None         # >= halt: the book switches to HALTED
-
-    @field_validator("warn", "reduce", "halt")
-    @classmethod
-    def _non_negative(cls, v, info):
-        if v is not None and v < 0:
-            raise ValueError(f"{info.field_name} must be >= 0, was {v!r}")
-        return v
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        levels = [(k, getattr(self, k)) for k in LEVELS[1:] if getattr(self, k) is not None]
-        if not levels:
-            raise ValueError(f"limit on {self.metric!r} needs at least one of warn, reduce, halt")
-        for (a, x), (b, y) in zip(levels, levels[1:]):
-            if y < x:
-                raise ValueError(f"limit on {self.metric!r}: {b} ({y}) must be >= {a} ({x})")
-        if self.strategy is not None and self.metric not in STRATEGY_METRICS:
-            raise ValueError(f"metric {self.metric!r} is for the book only; per strategy: {STRATEGY_METRICS}")
-        return self
-
-    @property
-    def name(self) -> str:
-        "Return the limit's id: 'book:<metric>' or '<strategy>:<metric>'."
-        return f"{self.strategy or 'book'}:{self.metric}"
-
-# %% ../../nbs/90_live/13_risk_monitor.ipynb #3460fccd
-class RiskMonitorSettings(_Section):
-    "The real-time risk monitor (live.risk_monitor): figures, throttling, scenarios, margin and limits."
-    enabled: bool = False                               # add the risk monitor desk to the book
-    min_interval_ms: float = Field(250.0, ge=0)         # market moves re-risk at most this often (event time)
-    move_threshold: float = Field(0.001, ge=0)          # ... and only after a mark moved this much (0.001 = 10 bp)
-    full_interval_ms: float = Field(5_000.0, ge=0)      # full revaluation (VaR/ES, stress, margin) at most this often
-    alpha: float = Field(0.99, gt=0.5, lt=1.0)          # VaR/ES confidence level
-    horizon_days: float = Field(1.0, gt=0, le=10)       # days that pass in a VaR scenario (theta)
-    hist_window: int = Field(0, ge=0)                   # last days of shipped history as scenarios; 0: all
-    mc_scenarios: int = Field(10_000, ge=100)           # Monte Carlo scenarios (normal, covariance of mc_window)
-    mc_window: int = Field(500, ge=30)                  # days of history behind the Monte Carlo covariance
-    seed: int = Field(0, ge=0)                          # seeds the Monte Carlo scenarios
-    rate: float = Field(0.04, ge=-0.05, le=0.5)         # risk-free rate for option values, continuous
-    default_vol: float = Field(0.25, gt=0, lt=5)        # vol of an underlying without mark or market.vols
-    pm_spot_range: float = Field(0.15, gt=0, lt=1)      # portfolio margin: underlying moves +-this (TIMS-like)
-    pm_spot_steps: int = Field(10, ge=2, le=100)        # ... in this many steps
-    pm_vol_shifts: list[float] = [-0.1, 0.0, 0.1]       # ... times these implied-vol shifts
-    sectors: dict[str, str] = {}                        # underlying -> sector, over the built-in map
-    switch_state: bool = True                           # reduce/halt breaches switch the trading state
-    device: str = "cpu"                                 # where Greeks are computed: "cpu" or "cuda[:N]"
-    limits: list[RiskLimitSpec] = []                    # limits with warn / reduce / halt levels
+from ..core.config import LEVELS, METRICS, STRATEGY_METRICS, RiskLimitSpec, RiskMonitorSettings  # the settings tree
 
 # %% ../../nbs/90_live/13_risk_monitor.ipynb #898bc708
 @dataclass(frozen=True, slots=True)

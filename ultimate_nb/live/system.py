@@ -565,8 +565,8 @@ def add_desk(self: TradingSystem, name: str, desk: Any) -> Any:
 # %% ../../nbs/90_live/02_system.ipynb #d35c0a02
 @patch
 def _make_desks(self: TradingSystem) -> None:
-    """Add the desks the settings turn on: the smart order router (`router`, L2 book feeds), the algo desk
-    (`algos`), the Greeks hedging desk (`hedging`), the feature store (`feature_store`), change data capture (`cdc`), drift detection (`drift`, alarms run `RETRAIN_PIPELINE`),
+    """Add the desks the settings turn on: the smart order router (`router`, L2 book feeds), option contracts (`options`), the algo desk
+    (`algos`), the Greeks hedging desk (`hedging`), the risk monitor (`risk_monitor`), the feature store (`feature_store`), change data capture (`cdc`), drift detection (`drift`, alarms run `RETRAIN_PIPELINE`),
     champion/challenger monitoring (`monitoring`) and the model registry watcher (models served
     by MLflow alias, `models:/NAME@champion`)."""
     st = self.settings
@@ -574,11 +574,19 @@ def _make_desks(self: TradingSystem) -> None:
     from ultimate_nb.live.algos import AlgoDesk
     if (desk := RouterDesk.from_settings(self, st.router)) is not None:
         self.add_desk("router", desk)
+    if st.options.enabled:                                    # option contracts of market.chains in the book
+        from ultimate_nb.live.options import OptionsDesk
+        self.add_desk("options", OptionsDesk.from_settings(self, st.options))
     if (desk := AlgoDesk.from_settings(self, st.algos)) is not None:
         self.add_desk("algos", desk)
     if st.hedging.enabled:                                    # after the algo desk: its "algo" route uses it
         from ultimate_nb.live.hedging import HedgingDesk
         self.add_desk("hedging", HedgingDesk.from_settings(self, st.hedging))
+    if st.risk_monitor.enabled:                               # a breach asks the hedging desk to act
+        from ultimate_nb.live.risk_monitor import RiskMonitor
+        hedging = self.desks.get("hedging")
+        self.add_desk("risk", RiskMonitor.from_settings(
+            self, st.risk_monitor, on_breach=(lambda ev: hedging.check()) if hedging is not None else None))
     if st.feature_store.enabled:
         from ultimate_nb.data.feature_store import FeatureStoreDesk
         self.add_desk("features", FeatureStoreDesk.from_settings(self, st.feature_store))
