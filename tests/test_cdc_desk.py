@@ -38,3 +38,20 @@ def test_book_changes_reach_the_bus_and_the_audit_log(tmp_path):
     assert all(not c["errors"] for c in desk.status().values())
     book.close()
     assert cdc.verify_audit(tmp_path / "cdc" / "audit.db").ok
+
+
+def test_settings_turn_on_cdc_into_the_feature_store(tmp_path):
+    "With `cdc` and `feature_store` on, the book's fills become online features (view 'fills') through CDC."
+    s = load_settings(overrides={"store": {"var_dir": str(tmp_path)}, "strategy": {"enabled": False},
+                                 "feature_store": {"enabled": True}, "cdc": {"enabled": True, "fanout_every_ms": 0}},
+                      env_file=None)
+    book = TradingSystem(s, clock=SimClock(start_ns=1_767_275_400_000_000_000))
+    desk, store = book.desks["cdc"], book.desks["features"].store
+    book.run_simulated(8)
+    st = book.submit_order(Order("cdc-fs-1", "SPY", "buy", 30, ts_init=book.now_ns()))
+    assert st.status.value == "filled"
+    desk.drain()
+    row = store.get_online("fills", "SPY")
+    fill = [e for e in book.journal.events(stream="orders") if type(e).__name__ == "OrderFilled"][-1]
+    assert row["features"]["signed_qty"] == 30 and abs(row["features"]["price"] - fill.price) < 1e-9, row
+    book.close()

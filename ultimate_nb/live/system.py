@@ -590,9 +590,15 @@ def _make_desks(self: TradingSystem) -> None:
     if st.feature_store.enabled:
         from ultimate_nb.data.feature_store import FeatureStoreDesk
         self.add_desk("features", FeatureStoreDesk.from_settings(self, st.feature_store))
-    if st.cdc.enabled:
+    if st.cdc.enabled:                                        # with the feature store: fills become online features
         from ultimate_nb.data import cdc
-        self.add_desk("cdc", cdc.from_settings(self, st.cdc))
+        sinks = None
+        if (fs := self.desks.get("features")) is not None:
+            from ultimate_nb.data.feature_store import FeatureView
+            fs.store.register(FeatureView("fills", "instrument_id", ("signed_qty", "price", "fee"), None, "ts_event",
+                                          source="cdc:journal", owner="live", description="last fill per instrument"))
+            sinks = {"features": cdc.FeatureStoreSink(fs.store.write_online)}
+        self.add_desk("cdc", cdc.from_settings(self, st.cdc, sinks=sinks))
     if any(str(m.path).startswith("models:/") for m in st.inference.models.values()):
         from ultimate_nb.ml.mlops import RegistryWatcher       # serves a new champion without a restart
         self.add_desk("model_registry", RegistryWatcher.from_settings(self, st.mlops))
