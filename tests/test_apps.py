@@ -1,30 +1,18 @@
 """apps/live_monitor.ipynb against a real book: run headless with nbclient, and served by Voila.
 
-Voila 0.5 renders the notebook server-side (progressive rendering is off by default), but a
-widget's output in the page is only a `widget-view+json` reference: the values live in the kernel
-and reach the browser over the kernel's WebSocket. So the Voila test checks the page (200, the
-widget reference, no error output) and then reads the widgets the way the browser does: it joins
-the kernel's channels, asks for all widget states (`jupyter.widget.control`, `request_states`)
-and waits for an auto-refresh update, both of which must show the position.
+Voila renders the notebook server-side, but a widget's values live in the kernel and reach the
+page over the kernel's WebSocket, so the Voila test opens the page in headless Chromium
+(tests/browser_support.py) and reads the tables the browser shows, then waits for an auto-refresh.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
-import re
-import signal
-import subprocess
-import sys
-import uuid
 from html.parser import HTMLParser
 from pathlib import Path
 
-import httpx
 import nbclient
 import nbformat
-import websockets
 from conftest import eventually, free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -177,61 +165,6 @@ def test_monitor_notebook_with_wrong_token_says_unauthorized(start_book, tmp_pat
 # -- VOILA --
 
 
-def _msg(msg_type: str, content: dict, metadata: dict | None = None) -> str:
-    header = {
-        "msg_id": uuid.uuid4().hex,
-        "username": "test",
-        "session": uuid.uuid4().hex,
-        "msg_type": msg_type,
-        "version": "5.3",
-        "date": "",
-    }
-    return json.dumps(
-        {
-            "header": header,
-            "parent_header": {},
-            "metadata": metadata or {},
-            "content": content,
-            "channel": "shell",
-            "buffers": [],
-        }
-    )
-
-
-async def _widget_html(ws_url: str, timeout: float = 20.0) -> tuple[str, str]:
-    "Return (HTML of all widgets now, the body HTML of the next auto-refresh) from a Voila kernel."
-    async with websockets.connect(ws_url, max_size=None) as ws:
-        cid = uuid.uuid4().hex
-        await ws.send(
-            _msg(
-                "comm_open",
-                {"comm_id": cid, "target_name": "jupyter.widget.control", "data": {}},
-                metadata={"version": "1.0.0"},
-            )
-        )
-        await ws.send(_msg("comm_msg", {"comm_id": cid, "data": {"method": "request_states"}}))
-        now = update = None
-
-        async def receive():
-            nonlocal now, update
-            while now is None or update is None:
-                m = json.loads(await ws.recv())
-                if m["msg_type"] != "comm_msg":
-                    continue
-                data = m["content"]["data"]
-                if data.get("method") == "update_states" and m["content"]["comm_id"] == cid:
-                    now = "\n".join(
-                        s["state"].get("value", "")
-                        for s in data["states"].values()
-                        if s["model_name"] == "HTMLModel"
-                    )
-                elif data.get("method") == "update" and "<h3>" in data["state"].get("value", ""):
-                    update = data["state"]["value"]
-
-        await asyncio.wait_for(receive(), timeout)
-    return now, update
-
-
 def checkout_with_monitor(tmp_path: Path) -> Path:
     "Return a folder laid out like the repository: pyproject.toml and apps/live_monitor.ipynb."
     root = tmp_path / "checkout"
@@ -243,61 +176,28 @@ def checkout_with_monitor(tmp_path: Path) -> Path:
 
 def test_voila_serves_monitor_with_live_position(start_book, tmp_path):
     # As the README says: `voila apps/live_monitor.ipynb` from the repository root, with no token
-    # in the environment; the book generated var/api_token there and the app must find it
+    # in the environment; the book generated var/api_token there and the app must find it. The page
+    # is opened in headless Chromium (tests/browser_support.py), which runs the widgets' JavaScript.
+    from browser_support import VoilaServer, chromium_path, open_app, tables
+    from playwright.sync_api import sync_playwright
+
+    path = chromium_path()
     root = checkout_with_monitor(tmp_path)
     book = book_with_position(start_book, tmp_path, var_dir=root / "var", token="")
     assert (root / "var" / "api_token").read_text().strip() == book.token
     env = monitor_env(book.rest_url, tmp_path=tmp_path)
     del env["ULTIMATE_SERVER__API_TOKEN"]
-    port = free_port()
-    log = open(tmp_path / "voila.log", "wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "voila",
-            "apps/live_monitor.ipynb",
-            "--no-browser",
-            f"--port={port}",
-            "--Voila.ip=127.0.0.1",
-        ],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: teardown also ends the kernel
-    )
+    server = VoilaServer(tmp_path, {k: v for k, v in env.items() if k.startswith("ULTIMATE_")}, root=root)
     try:
-        url = f"http://127.0.0.1:{port}/"
-
-        def page():
-            if proc.poll() is not None:
-                raise RuntimeError(f"voila exited with {proc.returncode}")
-            return httpx.get(url, timeout=60.0)  # answers once the notebook has run
-
-        try:
-            r = eventually(page, timeout=60, interval=0.2)
-        except AssertionError as e:
-            raise AssertionError(
-                f"{e}\n--- voila log ---\n{(tmp_path / 'voila.log').read_text()[-3000:]}"
-            ) from None
-        assert r.status_code == 200
-        page = r.text
-        assert "application/vnd.jupyter.widget-view+json" in page  # the dashboard's VBox
-        assert '"output_type": "error"' not in page and "Traceback" not in page
-        kernel_id = re.search(r'"kernelId": "([0-9a-f-]+)"', page).group(1)
-        ws_url = (
-            f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
-        )
-        now, update = asyncio.run(_widget_html(ws_url))
-        assert_shows_book(now, "MSFT", 300)
-        assert_shows_book(update, "MSFT", 300)  # auto-refresh runs in Voila
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox"])
+            page = open_app(browser, server, MONITOR.name, ".um-book table")
+            eventually(lambda: "Health: ok" in page.inner_text(".um-book"), timeout=10)
+            t = tables(page, ".um-book")
+            assert [(r["symbol"], r["qty"]) for r in t["symbol"]] == [("MSFT", "300")]
+            assert all(r["status"] == "ok" for r in t["component"])
+            updated = page.inner_text(".um-book small")
+            eventually(lambda: page.inner_text(".um-book small") != updated, timeout=10)  # auto-refresh
+            browser.close()
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-        log.close()
+        server.close()
