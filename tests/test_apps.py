@@ -201,3 +201,17 @@ def test_voila_serves_monitor_with_live_position(start_book, tmp_path):
             browser.close()
     finally:
         server.close()
+
+
+def test_no_app_shows_an_empty_heading():
+    "Voila hides code cells, so a markdown cell holding only a heading above code renders as an empty section."
+    import json
+
+    for p in sorted((REPO / "apps").glob("*.ipynb")):
+        cells = json.loads(p.read_text())["cells"]
+        for i, c in enumerate(cells[1:], 1):
+            text = "".join(c["source"]).strip()
+            lines = [x for x in text.splitlines() if x.strip()]
+            if c["cell_type"] == "markdown" and lines and all(x.startswith("#") for x in lines):
+                nxt = cells[i + 1] if i + 1 < len(cells) else None
+                assert nxt is not None and nxt["cell_type"] == "markdown", f"{p.name} cell {i}: {text!r}"

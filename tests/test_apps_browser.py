@@ -35,12 +35,13 @@ def chromium():
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
-    "A running book with a MSFT position, SPY option chains, the drift desk and a working TWAP parent."
+    "A running book with a MSFT position, SPY option chains, the drift desk, the risk monitor and a TWAP parent."
     base = tmp_path_factory.mktemp("book")
     b = Book(base, base / "var", TOKEN, 60, extra_args=(
         "--set", "strategy.enabled=false", "--set", "market.chains=[SPY]",
         "--set", "drift.enabled=true", "--set", "drift.reference_size=20", "--set", "drift.window_size=10",
-        "--set", "drift.check_every=5", "--set", "drift.permutations=19"))
+        "--set", "drift.check_every=5", "--set", "drift.permutations=19",
+        "--set", "risk_monitor.enabled=true", "--set", "risk_monitor.limits=[{metric: delta_usd, warn: 1.0}]"))
     b.start()
     try:
         r = b.post("/api/v1/orders", json={"symbol": "MSFT", "side": "buy", "qty": 300})
@@ -127,6 +128,22 @@ def check_models(page, book: Book) -> None:
     assert "monitoring desk off" in page.inner_text("body")
 
 
+def check_risk(page, book: Book) -> None:
+    "Trading state, limits with their levels and the underlyings' Greeks as GET /api/v1/risk gives them."
+    def agrees():
+        risk = book.get("/api/v1/risk").json()
+        t = tables(page)
+        assert {r["limit"]: r["level"] for r in t.get("limit", [])} == {
+            x["limit"]: x["level"] for x in risk["limits"]}, (t.get("limit"), risk["limits"])
+        assert any(x["level"] == "warn" for x in risk["limits"])          # the MSFT position breaches delta_usd
+        assert f"Trading state: {risk['trading_state']}" in page.inner_text("body")
+        shown = {r["underlying"] for r in t.get("underlying", [])}
+        assert {r["underlying"] for r in risk["greeks"]["by_underlying"]} | {"total"} <= shown, shown
+        return True
+
+    eventually(agrees, timeout=15, interval=0.5, message="risk page agrees with GET /api/v1/risk")
+
+
 @dataclass(frozen=True)
 class App:
     notebook: str                           # under apps/
@@ -138,6 +155,7 @@ APPS = [
     App("live_monitor.ipynb", ".um-book table", check_live_monitor),
     App("vol_surface.ipynb", ".um-vol table", check_vol_surface),
     App("models.ipynb", ".widget-html table", check_models),
+    App("risk.ipynb", "table.um-table", check_risk),
 ]
 
 
