@@ -17,6 +17,7 @@ Modules:
 - `ultimate_nb.core.parallel`: Get a Dask client (a scheduler from `DASK_SCHEDULER_ADDRESS`, or an in-process `LocalCluster`) and map functions over items in parallel, in order.
 - `ultimate_nb.core.resilience`: Circuit breaker, retry with exponential backoff and full jitter, and a token-bucket rate limiter, all driven by an injected clock.
 - `ultimate_nb.core.store`: An append-only, write-ahead event journal in SQLite (WAL) or PostgreSQL through SQLAlchemy 2, with replay for restart.
+- `ultimate_nb.data.altdata`: Polite async scraping (robots.txt, per-host rate limits, retries with backoff, conditional requests, an on-disk cache), parsers for HTML, RSS/Atom and paginated JSON APIs with every record stamped with its published and first-seen time, satellite raster features and social-media signals.
 - `ultimate_nb.data.book`: A seeded Santa Fe zero-intelligence order flow on several lit venues and a dark pool, streamed as per-venue book snapshots, the consolidated NBBO, trades and bars, and a multi-symbol feed for the live loop.
 - `ultimate_nb.data.cdc`: Debezium-style change events from SQLite (trigger outbox) and PostgreSQL (logical replication), consumers with stored offsets, and a hash-chained audit trail.
 - `ultimate_nb.data.chain`: Option chains for an underlying, simulated off a moving arbitrage-free SSVI surface or ingested from a venue, with per-update implied vols, Greeks, filters, arbitrage checks, unusual-activity alerts and Parquet snapshots.
