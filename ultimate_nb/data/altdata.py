@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['log', 'Record', 'records_frame', 'to_ns', 'FixtureServer', 'run_sync', 'Disallowed', 'Fetched', 'Fetcher',
            'parse_article', 'extract_links', 'parse_feed', 'fetch_json_pages', 'json_records', 'crawl', 'write_geotiff',
-           'bright_pixels', 'mean_ndvi', 'synthetic_scene', 'raster_features', 'social_signals']
+           'bright_pixels', 'mean_ndvi', 'synthetic_scene', 'raster_features', 'social_signals', 'social_view',
+           'satellite_view']
 
 # %% ../../nbs/50_data/07_altdata.ipynb #256437c6
 @dataclass(frozen=True, slots=True)
@@ -713,3 +714,21 @@ def social_signals(
         out.append(f)
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["ticker", "ts", "mentions",
                                                                                "velocity", "sentiment_aw"])
+
+# %% ../../nbs/50_data/07_altdata.ipynb #c31bb09c
+def social_view(name: str = "social_signals", ttl_s: float = 2 * 86_400.0, version: int = 1) -> Any:
+    "Return the feature view of `social_signals` output (entity `instrument`)."
+    from ultimate_nb.data.feature_store import FeatureView
+
+    return FeatureView(name, "instrument", ("mentions", "velocity", "sentiment_aw"), ttl_s, "ts",
+                       source="data.altdata.social_signals", owner="research", version=version,
+                       description="mentions, velocity (per hour), author-weighted sentiment; ts = bucket end")
+
+
+def satellite_view(name: str = "satellite", ttl_s: float = 7 * 86_400.0, version: int = 1) -> Any:
+    "Return the feature view of `raster_features` output (entity `instrument`)."
+    from ultimate_nb.data.feature_store import FeatureView
+
+    return FeatureView(name, "instrument", ("cars", "lot_occupancy", "ndvi"), ttl_s, "ts",
+                       source="data.altdata.raster_features", owner="research", version=version,
+                       description="parking-lot bright pixels and field NDVI; ts = when the scene arrived")

@@ -348,16 +348,19 @@ def evaluate_methods(
     encoder: MiniLMEncoder | None = None,
     test_size: float = 0.3,
     seed: int = 42,
-) -> tuple[pd.DataFrame, EmbeddingClassifier]:
-    "Return accuracy and macro-F1 of each method on a stratified held-out split, and the fitted classifier."
+    methods: Sequence[str] = ("vader", "lexicon", "embedding"),
+) -> tuple[pd.DataFrame, EmbeddingClassifier | None]:
+    "Return accuracy and macro-F1 of each method on a stratified held-out split, and the fitted classifier (or None)."
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import train_test_split
 
+    if bad := [m for m in methods if m not in ("vader", "lexicon", "embedding")]:
+        raise ValueError(f"methods must be among 'vader', 'lexicon', 'embedding', was {bad}")
     xtr, xte, ytr, yte = train_test_split(list(texts), list(labels), test_size=test_size, random_state=seed,
                                           stratify=list(labels))
-    clf = EmbeddingClassifier(encoder).fit(xtr, ytr)
+    clf = EmbeddingClassifier(encoder).fit(xtr, ytr) if "embedding" in methods else None
     rows = []
-    for m in ("vader", "lexicon", "embedding"):
+    for m in methods:
         pred = sentiment(xte, m, clf)["label"]
         rows.append({"method": m, "accuracy": accuracy_score(yte, pred),
                      "macro_f1": f1_score(yte, pred, average="macro", labels=list(LABELS)), "n_test": len(yte)})
