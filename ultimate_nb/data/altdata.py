@@ -132,8 +132,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("ETag", etag)
             self.end_headers()
             return
-        ctype = {".html": "text/html; charset=utf-8", ".xml": "application/rss+xml", ".atom":
-                 "application/atom+xml", ".json": "application/json", ".txt": "text/plain"}.get(f.suffix, "application/octet-stream")
+        ctype = {".html": "text/html; charset=utf-8", ".xml": "application/rss+xml", ".atom": "application/atom+xml",
+                 ".json": "application/json", ".txt": "text/plain"}.get(f.suffix, "application/octet-stream")
         self.send_response(200)
         for k, v in (("Content-Type", ctype), ("Content-Length", str(len(body))), ("ETag", etag),
                      ("Last-Modified", "Mon, 04 Mar 2024 00:00:00 GMT")):

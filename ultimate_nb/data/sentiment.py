@@ -21,14 +21,14 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .altdata import to_ns
 from .feature_store import FeatureStore, FeatureView
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ LABELS = ("negative", "neutral", "positive")
 __all__ = ['log', 'DATA', 'LABELS', 'EVENT_RULES', 'FIN_POSITIVE', 'FIN_NEGATIVE', 'SENTIMENT_FEATURES', 'normalise', 'shingles',
            'deduplicate', 'load_companies', 'entity_linker', 'link_tickers', 'extract_events', 'lexicon_score',
            'MiniLMEncoder', 'EmbeddingClassifier', 'sentiment', 'load_headlines', 'evaluate_methods',
-           'aggregate_sentiment', 'to_ns', 'sentiment_view', 'write_features']
+           'aggregate_sentiment', 'sentiment_view', 'write_features']
 
 # %% ../../nbs/50_data/08_sentiment.ipynb #b175f812
 def normalise(text: str) -> str:
@@ -157,7 +157,8 @@ FIN_POSITIVE = (
     "improv", "upside", "overweight", "breakthrough", "success", "crush", "all-time high", "momentum",
 )
 FIN_NEGATIVE = (
-    "miss", "shortfall", "cuts", "sues", "fall short", "falls short", "decline", "drop", "fell", "fall", "falls", "plunge",
+    "miss", "shortfall", "cuts", "sues",
+    "fall short", "falls short", "decline", "drop", "fell", "fall", "falls", "plunge",
     "plummet", "tumbl", "slump", "slid", "slide", "sink", "sank", "cut", "slash", "lower", "downgrad", "weak",
     "warn", "loss", "losses", "lawsuit", "sue", "sued", "fine", "fined", "penalt", "probe", "investigat",
     "recall", "halt", "fail", "futility", "impairment", "write-down", "charge", "layoff", "job cuts", "breach",
@@ -392,7 +393,7 @@ def aggregate_sentiment(
     "Return SENTIMENT_FEATURES per (ticker, ts) on the grid, from items first seen at or before each ts."
     if missing := {"ticker", "first_seen_ns", "score"} - set(items.columns):
         raise ValueError(f"items is missing columns {sorted(missing)}")
-    grid = np.array([to_ns(t) if not isinstance(t, (int, np.integer)) else int(t) for t in times], dtype=np.int64)
+    grid = np.array([int(t) if isinstance(t, (int, np.integer)) else to_ns(t) for t in times], dtype=np.int64)
     if len(grid) == 0 or (np.diff(grid) <= 0).any():
         raise ValueError("times must be non-empty and strictly increasing")
     h = pd.Timedelta(halflife).value
@@ -416,17 +417,7 @@ def aggregate_sentiment(
     cols = ["ticker", "ts", *SENTIMENT_FEATURES]
     return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
 
-# %% ../../nbs/50_data/08_sentiment.ipynb #86dd9e5f
-def to_ns(value: Any) -> int:
-    "Return UTC ns of a date (see `ultimate_nb.data.altdata.to_ns`)."
-    from ultimate_nb.data.altdata import to_ns as _to_ns
-
-    ns = _to_ns(value)
-    if ns is None:
-        raise ValueError(f"value must be a date, was {value!r}")
-    return ns
-
-# %% ../../nbs/50_data/08_sentiment.ipynb #9906c6b9
+# %% ../../nbs/50_data/08_sentiment.ipynb #adab8c4b
 def sentiment_view(name: str = "news_sentiment", ttl_s: float = 3 * 86_400.0, version: int = 1,
                    features: Sequence[str] = SENTIMENT_FEATURES, source: str = "data.sentiment") -> FeatureView:
     "Return the feature view of aggregated news sentiment per instrument."
