@@ -43,7 +43,7 @@ def test_volatility_regime_change_raises_alarm_event_trigger_metric_and_route(tm
     book.bus.subscribe(DriftDetected, seen.append)
     book.run_simulated(4 * 500)                              # quiet
     assert seen == []
-    book.simulator._v = book.simulator._v * 16.0             # volatility x4
+    book.simulator.shock_volatility("AAPL", 4.0)             # a new regime: volatility x4
     book.run_simulated(4 * 250)
     assert seen and retrain == seen
     assert book.metrics.value("ultimate_drift_alarms_total", stream=seen[0].stream, detector=seen[0].detector) >= 1

@@ -123,3 +123,29 @@ def test_models_app_renders_drift_ab_and_versions_from_the_book(tmp_path, monkey
     page = "\n".join(s["state"]["value"] for s in states.values() if s["model_name"] == "HTMLModel")
     assert "AAPL:features" in page and "signal@v1 vs signal-next@v2" in page and "signal-next" in page
     assert "data:image/png;base64" in page and "unreachable" not in page
+
+
+def _const(p: float):
+    "A model of two inputs that always answers `p`."
+    net = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.Sigmoid())
+    with torch.no_grad():
+        net[0].weight.zero_()
+        net[0].bias.fill_(float(torch.logit(torch.tensor(p))))
+    return TorchBackend(net, n_in=2)
+
+
+def test_ab_split_by_instrument_routes_each_instruments_decisions_to_its_arm(tmp_path):
+    assert (assign_arm("AAPL", 0.5, "t"), assign_arm("MSFT", 0.5, "t")) == ("champion", "challenger")
+    mset = MonitoringSettings(champion="signal", challenger="signal-next", mode="ab", split_by="instrument",
+                              challenger_share=0.5, salt="t", journal=False)
+    strategy = _sig()
+    book, desk = _book(tmp_path, strategy, mset)
+    book.inference.load("signal", _const(0.9), version="v1")          # the champion buys
+    book.inference.load("signal-next", _const(0.1), version="v2")     # the challenger stays flat
+    book.run_simulated(4 * 60)
+    assert strategy.model == "signal"                                  # one strategy, two arms
+    assert strategy.last_prob["AAPL"] > 0.85 and strategy.last_prob["MSFT"] < 0.15
+    assert book.position("AAPL", strategy.strategy_id) == 10 and book.position("MSFT", strategy.strategy_id) == 0
+    served = desk.snapshot()["served"]
+    assert served["champion"] > 0 and served["challenger"] > 0
+    book.close()

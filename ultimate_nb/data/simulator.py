@@ -404,3 +404,46 @@ def history(
     sizes = rng.integers(1, 6, size=int(counts.sum())) * 100.0
     volume = np.bincount(np.repeat(np.arange(counts.size), counts.ravel()), sizes, counts.size)
     return _bars_from_mids((bid + ask) / 2, times[keep], bar_ns, self.symbols, volume.reshape(counts.shape))
+
+# %% ../../nbs/50_data/01_simulator.ipynb #c7c1e002
+@patch
+def _index(self: MarketSimulator, symbol: str) -> int:
+    try:
+        return self.symbols.index(symbol)
+    except ValueError:
+        raise ValueError(f"symbol must be one of {self.symbols}, was {symbol!r}") from None
+
+
+@patch
+def shock_volatility(
+    self: MarketSimulator,
+    symbol: str,              # a simulated symbol
+    factor: float,            # multiplies the volatility, > 0 (3.0: three times as volatile)
+    persistent: bool = True,  # also move the long-run level (a new regime); False: the shock decays
+) -> float:                   # the symbol's volatility now, sqrt of its variance state
+    "Multiply `symbol`'s volatility by `factor` from the next tick on."
+    i = self._index(symbol)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (math.isfinite(factor) and factor > 0):
+        raise ValueError(f"factor must be a finite number > 0, was {factor!r}")
+    self._v[i] = max(self._v[i], 0.0) * factor**2
+    if persistent:
+        self._kernel_args[3][i] *= factor**2         # theta: the long-run variance
+    log.info("volatility shocked symbol=%s factor=%s persistent=%s vol=%.4f", symbol, factor, persistent,
+             math.sqrt(self._v[i]))
+    return math.sqrt(self._v[i])
+
+
+@patch
+def set_drift(
+    self: MarketSimulator,
+    symbol: str,              # a simulated symbol
+    mu: float,                # annual drift from the next tick on (log drift mu - v/2)
+) -> float:                   # the drift it replaces
+    "Set `symbol`'s annual drift; return the old one."
+    i = self._index(symbol)
+    if isinstance(mu, bool) or not isinstance(mu, (int, float)) or not math.isfinite(mu):
+        raise ValueError(f"mu must be a finite number, was {mu!r}")
+    old = float(self._kernel_args[1][i])
+    self._kernel_args[1][i] = float(mu)
+    log.info("drift set symbol=%s mu=%s was=%s", symbol, mu, old)
+    return old

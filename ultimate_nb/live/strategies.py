@@ -149,22 +149,31 @@ class SignalStrategy(Strategy):
         "The longest feature warm-up plus one bar."
         return self._warm
 
+    def model_for(self, instrument_id: str) -> str:
+        "Return the model that decides for `instrument_id`: the A/B arm of the book's monitoring desk, else `model`."
+        desk = getattr(getattr(self.ctx, "system", None), "desks", {}).get("monitoring")
+        c = getattr(desk, "settings", None)
+        if c is None or c.mode != "ab" or c.challenger is None or self.model not in (c.champion, c.challenger):
+            return self.model
+        return desk.model_for(self.strategy_id, instrument_id)
+
     def on_bar(self, bar: Bar) -> None:
         "Predict P(up) from this bar's features and trade toward the position it implies."
         x = self.ctx.feature_vector(bar.instrument_id)
         if not np.isfinite(x).all():
             return
-        p = float(self.ctx.predict(self.model, x)[0, 0])
+        model = self.model_for(bar.instrument_id)
+        p = float(self.ctx.predict(model, x)[0, 0])
         self.last_prob[bar.instrument_id] = p
         if self.explainer is not None:
-            self.explainer.observe(self.model, x)          # the background of later explanations
+            self.explainer.observe(model, x)               # the background of later explanations
         sent = None
         if p >= self.threshold:
             sent = self.target(bar.instrument_id, self.order_qty, bar.ts_event)
         elif p <= 1 - self.threshold:
             sent = self.target(bar.instrument_id, 0 if self.long_only else -self.order_qty, bar.ts_event)
         if sent is not None and self.explainer is not None:   # why: retrievable by client order id
-            self.explainer.record(sent.order.client_order_id, self.model, x, self.features, bar.ts_event)
+            self.explainer.record(sent.order.client_order_id, model, x, self.features, bar.ts_event)
 
 # %% ../../nbs/90_live/01a_strategies.ipynb #5a000015
 def replay_bars(feed: Any) -> list[Bar]:

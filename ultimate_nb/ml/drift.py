@@ -41,9 +41,9 @@ from ..core.metrics import LATENCY_BUCKETS
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'CORRECTIONS', 'ks_columns', 'chi2_columns', 'psi_columns', 'MMDResult', 'mmd_test', 'adjust_pvalues',
-           'DriftReport', 'detect_drift', 'null_alarm_rates', 'drift_power', 'PageHinkley', 'CUSUM', 'ADWIN',
-           'calibrate_threshold', 'stream_alarm_table', 'DriftDetected', 'DriftMetrics', 'DriftMonitor',
+__all__ = ['log', 'CORRECTIONS', 'STREAMS', 'ks_columns', 'chi2_columns', 'psi_columns', 'MMDResult', 'mmd_test',
+           'adjust_pvalues', 'DriftReport', 'detect_drift', 'null_alarm_rates', 'drift_power', 'PageHinkley', 'CUSUM',
+           'ADWIN', 'calibrate_threshold', 'stream_alarm_table', 'DriftDetected', 'DriftMetrics', 'DriftMonitor',
            'make_detector', 'DriftDesk']
 
 # %% ../../nbs/60_ml/05_drift.ipynb #1059a8a7
@@ -736,6 +736,9 @@ def update_error(self: DriftMonitor,
     return fired
 
 # %% ../../nbs/60_ml/05_drift.ipynb #3f8d01cf
+STREAMS = ("features", "predictions", "errors")   # what a drift desk can watch
+
+
 class DriftDesk:
     "Drift of a book's bar features, model predictions and model errors; alarms on the bus."
 
@@ -744,8 +747,12 @@ class DriftDesk:
                  settings: DriftSettings | None = None,
                  trigger: Callable[[DriftDetected], Any] | None = None,   # e.g. start the retraining pipeline
                  registry: CollectorRegistry | None = None,      # None: the book's metrics registry
-                 seed: int = 0):
+                 seed: int = 0,
+                 streams: Sequence[str] = STREAMS):              # which kinds of stream to watch
+        if isinstance(streams, str) or not streams or (bad := [x for x in streams if x not in STREAMS]):
+            raise ValueError(f"streams must be a non-empty subset of {STREAMS}, was {streams!r}")
         self.system, self.settings, self.trigger = system, settings or DriftSettings(), trigger
+        self.streams = tuple(streams)
         self.bus = system.bus
         self._models = {m: self._model_features(m) for m in self.settings.models}
         reg = registry if registry is not None else system.metrics.registry
@@ -760,9 +767,10 @@ class DriftDesk:
 
     @classmethod
     def from_settings(cls, system: Any, section: DriftSettings,
-                      trigger: Callable[[DriftDetected], Any] | None = None) -> DriftDesk:
+                      trigger: Callable[[DriftDetected], Any] | None = None,
+                      streams: Sequence[str] = STREAMS) -> DriftDesk:
         "Return the desk of `settings.drift` for `system` (add it with `system.add_desk`)."
-        return cls(system, section, trigger)
+        return cls(system, section, trigger, streams=streams)
 
 # %% ../../nbs/60_ml/05_drift.ipynb #00da586e
 @patch
@@ -823,7 +831,10 @@ def on_bar(self: DriftDesk, bar: Any) -> None:
     self._bars[inst] += 1
     if (self._bars[inst] - 1) % self.settings.stride:
         return
-    self._monitor(f"{inst}:features", f.pipeline.names).update(f.values, ts)
+    if "features" in self.streams:
+        self._monitor(f"{inst}:features", f.pipeline.names).update(f.values, ts)
+    if self.streams == ("features",):
+        return
     for model, names in self._models.items():
         x = np.array([f.values[f.pipeline.names.index(n)] for n in names])
         if not np.isfinite(x).all():
@@ -835,8 +846,10 @@ def on_bar(self: DriftDesk, bar: Any) -> None:
                 log.warning("drift desk prediction failed model=%s error=%r", model, e)
             self.dropped[type(e).__name__] += 1
             continue
-        self._monitor(f"{model}:predictions", ["prediction"]).update([p], ts)
-        self._pending[(model, inst)] = (p, bar.close)
+        if "predictions" in self.streams:
+            self._monitor(f"{model}:predictions", ["prediction"]).update([p], ts)
+        if "errors" in self.streams:
+            self._pending[(model, inst)] = (p, bar.close)
 
 # %% ../../nbs/60_ml/05_drift.ipynb #e52d3a0b
 def _num(v: Any) -> Any:
