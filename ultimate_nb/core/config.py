@@ -383,6 +383,9 @@ class MLOpsSettings(_Section):
 class DriftSettings(_Section):
     "Drift detection on the book's bar features, model predictions and model errors (ml.drift)."
     enabled: bool = False                                   # run the drift desk
+    # what it watches: the bar features, the models' predictions, their errors (the concept-drift stream; the
+    # one to keep alone when long-window or calendar features alarm on every day of a quiet market)
+    streams: list[Literal["features", "predictions", "errors"]] = ["features", "predictions", "errors"]
     reference_size: int = Field(250, ge=10)                 # rows of the reference (the first seen, unless set)
     window_size: int = Field(100, ge=10)                    # rows of the sliding current window
     check_every: int = Field(25, ge=1)                      # test every this many new rows

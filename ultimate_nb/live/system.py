@@ -604,7 +604,7 @@ def _make_desks(self: TradingSystem) -> None:
         self.add_desk("model_registry", RegistryWatcher.from_settings(self, st.mlops))
     if st.drift.enabled:                                       # alarms start the retraining pipeline
         from ultimate_nb.ml.drift import DriftDesk
-        self.add_desk("drift", DriftDesk.from_settings(self, st.drift, trigger=self._retrain))
+        self.add_desk("drift", DriftDesk.from_settings(self, st.drift, trigger=self._retrain, streams=st.drift.streams))
     if st.monitoring.enabled:
         from ultimate_nb.ml.monitoring import MonitoringDesk
         self.add_desk("monitoring", MonitoringDesk.from_settings(self, st.monitoring))
