@@ -454,13 +454,14 @@ def evaluate(
     policy: Callable | Any,        # policy(obs, env) -> action, or an SB3 model
     n_episodes: int = 20,          # episodes, each reset with seed + i
     seed: int = 0,
+    start: int | None = None,      # a TradingEnv's first bar (a held-out period); None: random
 ) -> pd.DataFrame:                 # one row per episode
     "Run `policy` for `n_episodes`; return return, P&L, costs, turnover (trading) or shortfall (execution)."
     if hasattr(policy, "predict"):
         policy = model_policy(policy)
     rows = []
     for i in range(int(n_episodes)):
-        obs, _ = env.reset(seed=seed + i)
+        obs, _ = env.reset(seed=seed + i, options=None if start is None else {"start": start})
         done, ret, rets = False, 0.0, []
         while not done:
             obs, r, term, trunc, info = env.step(policy(obs, env))
@@ -536,7 +537,7 @@ LEVEL = FeatureSpec("close_level", "lag", (0,), ("close",), "lags", "the close i
 
 
 def ou_env(episode_len: int = 100, spread_bps: float = 20.0, **kw: Any) -> TradingEnv:
-    "Return the OU trading environment of the band-policy check (observation: the level, the position)."
-    kw = {"max_position": 100, "reward_scale": 0.01, **kw}
+    "Return the OU trading environment of the band-policy check: `ou_bars` defaults, observation z and position."
+    kw = {"max_position": 100, "reward_scale": 0.01, "scaler": ([100.0], [0.5 / math.sqrt(0.2)]), **kw}
     return TradingEnv(lambda rng: ou_bars(episode_len + 2, rng), [LEVEL], episode_len=episode_len,
                       spread_bps=spread_bps, **kw)
