@@ -197,22 +197,25 @@ def _ncdf(x):
 
 @njit(cache=True, parallel=True)
 def revalue_nb(
-    S0, R, V, uidx, lnK, K, sqT, mu, dq, dr, sigma, w, size, p0,
+    S0, R, V, start, lnK, K, sqT, mu, dr, sigma, w, size, p0,
 ):
-    "Return (m, u) option P&L per scenario and underlying; inputs per option are precomputed."
-    m, u, n = R.shape[0], R.shape[1], K.size
+    "Return (m, u) option P&L per scenario and underlying; options sorted by underlying, underlying k's are start[k]:start[k+1]."
+    m, u = R.shape
     out = np.zeros((m, u))
     for s in prange(m):
-        for j in range(n):
-            k = uidx[j]
+        for k in range(u):
             S = S0[k] * (1.0 + R[s, k])
-            v = max(sigma[j] + V[s, k], 0.0) * sqT[j]
-            if v > 0.0 and S > 0.0:
-                d1 = (math.log(S) - lnK[j] + mu[j]) / v + 0.5 * v
-                px = w[j] * (S * dq[j] * _ncdf(w[j] * d1) - K[j] * dr[j] * _ncdf(w[j] * (d1 - v)))
-            else:
-                px = max(w[j] * (S * dq[j] - K[j] * dr[j]), 0.0)
-            out[s, k] += size[j] * (px - p0[j])
+            lnS = math.log(S) if S > 0.0 else 0.0        # once per scenario and underlying, not per option
+            dv, acc = V[s, k], 0.0
+            for j in range(start[k], start[k + 1]):
+                v = max(sigma[j] + dv, 0.0) * sqT[j]
+                if v > 0.0 and S > 0.0:
+                    d1 = (lnS - lnK[j] + mu[j]) / v + 0.5 * v
+                    px = w[j] * (S * _ncdf(w[j] * d1) - K[j] * dr[j] * _ncdf(w[j] * (d1 - v)))
+                else:
+                    px = max(w[j] * (S - K[j] * dr[j]), 0.0)
+                acc += size[j] * (px - p0[j])
+            out[s, k] = acc
     return out
 
 # %% ../../nbs/90_live/13_risk_monitor.ipynb #b4108103
@@ -229,10 +232,13 @@ def revalue(
 ) -> np.ndarray:         # (m, u) P&L, currency
     "Return the full-revaluation P&L of options per scenario and underlying (BSM, no dividend)."
     Th = np.maximum(np.asarray(T, float) - horizon, 0.0)
-    f = lambda a: np.ascontiguousarray(a, dtype=np.float64)
-    return revalue_nb(f(S0), f(R), f(V), np.ascontiguousarray(uidx, dtype=np.int64), f(np.log(K)), f(K),
-                      f(np.sqrt(Th)), f(r * Th), f(np.ones_like(Th)), f(np.exp(-r * Th)), f(sigma), f(w),
-                      f(size), f(p0))
+    f = lambda a: np.ascontiguousarray(np.asarray(a, dtype=np.float64)[order])
+    uidx = np.asarray(uidx, dtype=np.int64)
+    order = np.argsort(uidx, kind="stable")                  # each underlying's options together
+    start = np.searchsorted(uidx[order], np.arange(len(S0) + 1)).astype(np.int64)
+    return revalue_nb(np.ascontiguousarray(S0, dtype=np.float64), np.ascontiguousarray(R, dtype=np.float64),
+                      np.ascontiguousarray(V, dtype=np.float64), start, f(np.log(K)), f(K), f(np.sqrt(Th)),
+                      f(r * Th), f(np.exp(-r * Th)), f(sigma), f(w), f(size), f(p0))
 
 # %% ../../nbs/90_live/13_risk_monitor.ipynb #59d69e6a
 AGG = ("value", "delta", "gamma", "vega", "theta", "vanna", "vomma", "dollar_delta", "gross")
