@@ -328,7 +328,7 @@ def _after(self: AlgoDesk, st: ParentState) -> dict[str, Any]:
                                                               "filled": st.filled, "avg_price": st.avg_price,
                                                               "end": end}, now)
         if (tape := self.tapes.get(st.parent_id)) is not None:
-            tape.finish(now, end)
+            tape.finish(end)
             self._bound_tapes()
         del self.parents[st.parent_id]
         log.info("parent finished id=%s status=%s filled=%d/%d avg_price=%s", st.parent_id, st.status, st.filled,
@@ -413,7 +413,7 @@ def _recover(self: AlgoDesk) -> int:
             st = self._rebuild(pid, *made.pop(pid))
             st.done, st.status = True, e.payload["status"]
             self.finished[pid] = self._summary(st)
-            self._restore_tape(st, created[pid][1], e.ts_ns, e.payload.get("end"))
+            self._restore_tape(st, created[pid][1], True, e.payload.get("end"))
             self._bound_tapes()
     for pid, (p, ts) in made.items():
         st = self.parents[pid] = self._rebuild(pid, p, ts)
@@ -495,17 +495,17 @@ class ParentTape:
     def __init__(
         self,
         st: ParentState,                 # the parent (kept: amendments of qty and start show)
-        decision_ns: int,                # when the parent was created, ns since epoch
+        created_ns: int,                 # when the parent was created (the book's clock), ns since epoch
         decision: list | None,           # the quote then: [ts, bid, ask], or None before any quote
         cap: int,                        # quotes, and as many prints, kept
         partial: str | None = None,      # why the tape is incomplete (a restart), None when it is whole
     ):
-        self.st, self.end_ns, self.partial = st, None, partial
-        self.decision_ns = decision_ns if decision is None else max(decision_ns, decision[0])
+        self.st, self.created_ns, self.finished, self.partial = st, created_ns, False, partial
         self.quotes, self.trades = _Ring(cap), _Ring(cap)
         self.decision = self.arrival = None if decision is None else tuple(decision)
         self.anchors: list[tuple] = []   # the quotes met by fills, and the end quote
         self.fills: list[tuple] = []     # (ts, qty, price, fee, venue)
+        self.last_ns = -1 if decision is None else decision[0]    # the latest market time seen
 
     def on_market(self, ev: Any) -> None:
         "Record a quote or print of the parent's instrument."
@@ -513,37 +513,42 @@ class ParentTape:
             q = (ev.ts_event, ev.bid, ev.ask)
             self.quotes.add(*q)
             if self.decision is None:                    # created before any quote: the first one decides
-                self.decision, self.decision_ns = q, max(self.decision_ns, ev.ts_event)
+                self.decision = q
             if ev.ts_event <= self.st.start_ns or self.arrival is None:
                 self.arrival = q
         elif type(ev) is Trade:
             self.trades.add(ev.ts_event, ev.price, ev.size)
+        else:
+            return
+        self.last_ns = max(self.last_ns, ev.ts_event)
 
     def on_fill(self, ev: OrderFilled, venue: str, quote: Quote | None) -> None:
         "Record a child's fill and the quote it met."
         self.fills.append((ev.ts_event, ev.qty, ev.price, ev.fee, venue))
+        self.last_ns = max(self.last_ns, ev.ts_event)
         if quote is not None and quote.ts_event <= ev.ts_event:
             a = (quote.ts_event, quote.bid, quote.ask)
             if not self.anchors or self.anchors[-1] != a:
                 self.anchors.append(a)
 
-    def finish(self, end_ns: int, end: list | None) -> None:
+    def finish(self, end: list | None) -> None:
         "Close the tape when the parent is done; `end` is the last quote then."
-        self.end_ns = end_ns
+        self.finished = True
         if end is not None:
             self.anchors.append(tuple(end))
+            self.last_ns = max(self.last_ns, end[0])
 
 # %% ../../nbs/90_live/09_algos.ipynb #32e024e4
 @patch
-def inputs(self: ParentTape, now_ns: int) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    "Return `execution.tca.tca`'s (parent, fills, quotes, trades) of the tape, up to `now_ns` while working."
+def inputs(self: ParentTape) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    "Return `execution.tca.tca`'s (parent, fills, quotes, trades) of the tape, up to the last market time seen."
     st, inst = self.st, self.st.p.instrument_id
     if self.decision is None:
         raise ValueError(f"no quote of {inst} seen since parent {st.parent_id} was created")
-    t0 = max(st.start_ns, self.decision_ns)
+    td = self.decision[0]
+    t0 = td if st.start_ns <= self.created_ns else max(st.start_ns, td)     # a scheduled start: arrival later
     parent = {"parent_id": st.parent_id, "instrument_id": inst, "side": int(st.p.side), "qty": st.p.qty,
-              "decision_ts": self.decision_ns, "arrival_ts": t0, "end_ts": max(now_ns if self.end_ns is None
-                                                                               else self.end_ns, t0),
+              "decision_ts": td, "arrival_ts": t0, "end_ts": max(self.last_ns, t0),
               "decision_price": (self.decision[1] + self.decision[2]) / 2}
     qt, qv = self.quotes.rows()
     extra = [self.decision, self.arrival, *self.anchors]
@@ -582,23 +587,23 @@ def _venue(self: AlgoDesk, ev: OrderFilled) -> str:
 @patch
 def _bound_tapes(self: AlgoDesk) -> None:
     "Drop the oldest finished parents' tapes beyond `tca_max_kept`."
-    done = [pid for pid, t in self.tapes.items() if t.end_ns is not None]
+    done = [pid for pid, t in self.tapes.items() if t.finished]
     for pid in done[:max(0, len(done) - self.tca_max_kept)]:
         del self.tapes[pid]
 
 
 @patch
-def _restore_tape(self: AlgoDesk, st: ParentState, decision: list | None, end_ns: int | None = None,
+def _restore_tape(self: AlgoDesk, st: ParentState, decision: list | None, finished: bool = False,
                   end: list | None = None) -> None:
     "Reopen the tape of a parent found in the journal at restart (partial: the market before it is lost)."
     why = ("finished before this process started: no tape of the market, fills measured against the decision "
-           "quote (impact and timing split approximately), no VWAP") if end_ns is not None else (
+           "quote (impact and timing split approximately), no VWAP") if finished else (
            "working across a restart: the tape starts at the restart, fills before it are measured against "
            "the last quote kept before them (impact and timing split approximately), VWAP and participation "
            "cover the prints since the restart")
     tape = self.tapes[st.parent_id] = ParentTape(st, self.created_ns[st.parent_id], decision, self.tca_max_tape, why)
-    if end_ns is not None:
-        tape.finish(end_ns, end)
+    if finished:
+        tape.finish(end)
 
 
 @patch
@@ -623,17 +628,17 @@ def tca(self: AlgoDesk, parent_id: str) -> dict[str, Any]:
     tape = self.tapes.get(parent_id)
     if tape is None:
         raise KeyError(parent_id)
-    out = xtca.tca(*tape.inputs(self.system.now_ns())) | tape.about()
+    out = xtca.tca(*tape.inputs()) | tape.about()
     return {k: _clean(v) for k, v in out.items()}
 
 
 @patch
 def tca_report(self: AlgoDesk) -> pd.DataFrame:
     "Return the TCA frame (`execution.tca.tca_report`) of the kept parents, oldest first, with algo, status, partial."
-    now, frames = self.system.now_ns(), []
+    frames = []
     for tape in self.tapes.values():
         try:
-            inp = tape.inputs(now)
+            inp = tape.inputs()
         except ValueError:                  # no quote yet: nothing to cost
             continue
         a = tape.about()
