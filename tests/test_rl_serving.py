@@ -86,3 +86,26 @@ def test_served_rl_policy_needs_its_model_in_the_book(tmp_path, model_path):
                       env_file=None)
     with pytest.raises(ValueError, match="rl_policy"):
         TradingSystem(s, clock=SimClock(start_ns=START), strategy=None)
+
+
+def test_served_rl_policy_follows_a_new_version_swapped_in(tmp_path, model_path):
+    swapped = A2C("MlpPolicy", sim_env("continuous"), seed=2, device="cpu")     # a new champion, other actions
+    new_zip = save_policy(swapped, tmp_path / "rl_a2c", sim_env("continuous"), seed=2)
+    spec = {"id": "rl", "class": "ultimate_nb.live.rl:RLPolicyStrategy", "params": {"model": "rl_policy"},
+            "symbols": ["AAPL"]}
+    s = load_settings(overrides={"store": {"var_dir": str(tmp_path)}, "strategy": {"strategies": [spec]},
+                                 "inference": {"models": {"rl_policy": {"path": model_path.replace(".zip", ".onnx")}}}},
+                      env_file=None)
+    book = TradingSystem(s, clock=SimClock(start_ns=START), strategy=None)
+    try:
+        strat = book.strategies[0]
+        book.run_simulated(5 * MINUTE_TICKS)
+        n = len(strat.decisions)
+        assert n >= 4 and strat.policy.meta["action"] == "discrete"
+        book.inference.reload("rl_policy", source=new_zip.with_suffix(".onnx"))
+        book.run_simulated(5 * MINUTE_TICKS)
+        assert strat.policy.meta["action"] == "continuous" and strat.policy.meta["algo"] == "a2c"
+        assert len(strat.decisions) >= n + 4 and strat.errors == 0
+        assert all(abs(q) <= 50 for _, _, _, q in strat.decisions)
+    finally:
+        book.close()

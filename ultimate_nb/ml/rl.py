@@ -491,7 +491,7 @@ ONNX_META_KEY = "ultimate_nb.rl"    # ONNX metadata key of the JSON that rebuild
 
 
 def policy_head(model: Any) -> Any:   # an SB3 PPO / A2C model (actor-critic MLP policy)
-    "Return the deterministic action head of an SB3 policy as a torch module: observations in, logits or clipped mean out."
+    "Return an SB3 policy's deterministic action head as a torch module: logits or the clipped mean."
     import torch
     from stable_baselines3.common.distributions import CategoricalDistribution, DiagGaussianDistribution
     p = getattr(model, "policy", model)
