@@ -1,16 +1,27 @@
-"""A trading agent trained in `ml.rl` and saved with `save_policy` trades in the book: each bar, its features and the strategy's own position go in, a target position comes out.
+"""A trading agent trained in `ml.rl` trades in the book: each bar, its features and the strategy's own position go in, a target position comes out; the agent runs in the strategy (its zip) or is served by the book's inference server (its ONNX head).
 
 Conventions: `RLPolicyStrategy(model_path=...)` loads the zip written by `ml.rl.save_policy` (and the
-JSON beside it). It computes the agent's features itself, bar by bar, with a streaming
-`analytics.features.FeaturePipeline` of the saved specs (so features outside `default_specs`, such as
-a price level, work too; the streaming values equal the batch values the agent was trained on), one
-pipeline per symbol, warmed by `warm_up` history when the book gives it. On each bar with every
-feature defined it asks the policy for a target from the features and its *own* position, and trades
-toward it through `Strategy.target` at the bar's close (market orders, the paper broker's costs,
-exactly the environment's execution). Positions are integer shares, at most the agent's
+JSON beside it) and runs the agent in the strategy. `RLPolicyStrategy(model="rl_policy")` instead asks
+the book's inference server (`ml.inference`) for the agent's decision on the hot path, through
+`ctx.predict(model, observation)`, so the server's breaker, metrics, latency histogram and cache apply:
+the model is a `settings.inference.models` entry whose path is the ONNX action head `save_policy`
+writes beside the zip, or a registry source `models:/rl_policy@champion` (`pipelines/train_rl.ipynb`
+registers it). The ONNX file carries the agent's metadata (`ml.rl.policy_meta`), read at `on_start`
+and again whenever the server swaps in a new version (a new champion): a new scaler or position limit
+applies from the next bar; new feature specs restart the features' warm-up. A failed model call
+(unknown model, open breaker, bad output) is counted in `errors` and logged; the strategy makes no
+decision on that bar and keeps its position. Either way the strategy computes the agent's features
+itself, bar by bar, with a streaming `analytics.features.FeaturePipeline` of the saved specs (so
+features outside `default_specs`, such as a price level, work too; the streaming values equal the
+batch values the agent was trained on), one pipeline per symbol, warmed by `warm_up` history when the
+book gives it (history given before `on_start` is kept and fed once the served metadata is known). On
+each bar with every feature defined it asks the policy for a target from the features and its *own*
+position, and trades toward it through `Strategy.target` at the bar's close (market orders, the paper
+broker's costs, exactly the environment's execution). Positions are integer shares, at most the agent's
 `max_position` either way. Each decision is kept in `decisions` (ts, symbol, position, target).
 Settings: a `strategy.strategies` entry `{id: rl, class: "ultimate_nb.live.rl:RLPolicyStrategy",
-params: {model_path: var/models/rl_ppo.zip}, symbols: [SPY]}`.
+params: {model_path: var/models/rl_ppo.zip}, symbols: [SPY]}`, or `params: {model: rl_policy}` with
+`inference.models: {rl_policy: {path: var/models/rl_ppo.onnx}}` (or `path: "models:/rl_policy@champion"`).
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/rl.html.md"""
 
@@ -21,14 +32,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
 from ..analytics.features import FeaturePipeline
 from ..core.events import Bar
 from .strategy import Strategy
-from ..ml.rl import RLPolicy
+from ..ml.rl import RLPolicy, policy_meta
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +54,27 @@ class RLPolicyStrategy(Strategy):
 
     def __init__(
         self,
-        model_path: str | Path,          # the zip of `ml.rl.save_policy`
+        model_path: str | Path | None = None,  # the zip of `ml.rl.save_policy` (the agent runs in this strategy)
         strategy_id: str = "rl",
+        model: str | None = None,              # or: a model of `settings.inference.models` (its ONNX head)
     ):
         super().__init__()
-        self.policy = RLPolicy(model_path)
-        self.strategy_id, self.model_path = strategy_id, str(model_path)
+        if (model_path is None) == (model is None):
+            raise ValueError(f"give exactly one of model_path and model, was model_path={model_path!r} "
+                             f"model={model!r}")
+        self.strategy_id, self.model = strategy_id, model
+        self.model_path = None if model_path is None else str(model_path)
+        self.policy = None if model_path is None else RLPolicy(model_path)
+        self._served = None                    # the served `ModelVersion` whose metadata `policy` holds
+        self._pending: list[Bar] = []          # history given before the served metadata is known
         self._pipes: dict[str, FeaturePipeline] = {}
-        self._warm = max(s.warmup for s in self.policy.specs) + 1
         self.decisions: list[tuple[int, str, int, int]] = []
+        self.errors = 0                        # bars without a decision because the model call failed
 
     @property
     def warmup_bars(self) -> int:
-        "The longest feature warm-up plus one bar."
-        return self._warm
+        "The longest feature warm-up plus one bar (0 until a served model's metadata is read)."
+        return 0 if self.policy is None else max(s.warmup for s in self.policy.specs) + 1
 
     def _features(self, bar: Bar) -> np.ndarray:
         p = self._pipes.get(bar.instrument_id)
@@ -67,14 +87,86 @@ class RLPolicyStrategy(Strategy):
 
     def on_history(self, bar: Bar) -> None:
         "Feed a past bar to the features, without trading."
-        self._features(bar)
+        if self.policy is None:
+            self._pending.append(bar)
+        else:
+            self._features(bar)
 
-    def on_bar(self, bar: Bar) -> None:
-        "Compute the bar's features, ask the agent for a target and trade toward it."
-        x = self._features(bar)
-        if not np.isfinite(x).all():
-            return
-        pos = self.ctx.position(bar.instrument_id, self.strategy_id)
-        q = self.policy.target(x, pos)
-        self.decisions.append((bar.ts_event, bar.instrument_id, pos, q))
-        self.target(bar.instrument_id, q, bar.ts_event)
+# %% ../../nbs/90_live/15_rl.ipynb #6fc5b3c5
+def _server(ctx: Any) -> Any:
+    srv = getattr(getattr(ctx, "system", None), "inference", None)
+    if srv is None:
+        raise ValueError(f"RLPolicyStrategy(model=...) needs the live book's context with an inference server, "
+                         f"was {type(ctx).__name__}")
+    return srv
+
+
+@patch
+def _bind(self: RLPolicyStrategy, served: Any) -> None:
+    "Read the agent's metadata from the served version; rebuild the features if its specs changed."
+    old = None if self.policy is None else self.policy.specs
+    self.policy, self._served = RLPolicy.from_meta(policy_meta(served)), served
+    if old is not None and old != self.policy.specs:
+        self._pipes.clear()
+        log.warning("rl model features changed strategy=%s model=%s version=%s: features warm up again",
+                    self.strategy_id, self.model, served.version)
+    log.info("rl model bound strategy=%s model=%s version=%s action=%s", self.strategy_id, self.model,
+             served.version, self.policy.meta["action"])
+
+
+@patch
+def on_start(self: RLPolicyStrategy, ctx: Any) -> None:
+    "Keep the context; with `model`, read the served agent's metadata and feed it any history given before."
+    Strategy.on_start(self, ctx)
+    if self.model is None:
+        return
+    srv = _server(ctx)
+    if self.model not in srv.models:
+        raise ValueError(f"model {self.model!r} is not served by the book (settings.inference.models has "
+                         f"{srv.models})")
+    self._bind(srv.model(self.model))
+    for bar in self._pending:            # history given before the metadata was known
+        self._features(bar)
+    self._pending.clear()
+
+# %% ../../nbs/90_live/15_rl.ipynb #fa30b85b
+@patch
+def _refresh(self: RLPolicyStrategy) -> None:
+    "Rebind when the server serves a new version of the model (e.g. a new champion from the registry)."
+    try:
+        served = _server(self.ctx).model(self.model)
+    except KeyError:                        # unloaded: the model call below fails and is counted
+        return
+    if served is not self._served:
+        self._bind(served)
+
+
+@patch
+def _decide(self: RLPolicyStrategy, x: np.ndarray, pos: int) -> int | None:
+    "Return the agent's target: in this strategy (zip), or through the book's inference server (model)."
+    if self.model is None:
+        return self.policy.target(x, pos)
+    try:
+        y = self.ctx.predict(self.model, self.policy.observation(x, pos))
+    except Exception as e:                  # counted by the server (breaker, metrics); no trade on this bar
+        self.errors += 1
+        log.warning("rl model call failed strategy=%s model=%s: %s: %s", self.strategy_id, self.model,
+                    type(e).__name__, e)
+        return None
+    return self.policy.target_of_output(y[0])
+
+
+@patch
+def on_bar(self: RLPolicyStrategy, bar: Bar) -> None:
+    "Compute the bar's features, ask the agent for a target and trade toward it."
+    if self.model is not None:
+        self._refresh()
+    x = self._features(bar)
+    if not np.isfinite(x).all():
+        return
+    pos = self.ctx.position(bar.instrument_id, self.strategy_id)
+    q = self._decide(x, pos)
+    if q is None:
+        return
+    self.decisions.append((bar.ts_event, bar.instrument_id, pos, q))
+    self.target(bar.instrument_id, q, bar.ts_event)

@@ -20,8 +20,10 @@ Almgren-Chriss (2000) model of `execution.algos`: sold `n_k`, execution price
 interval k is the mark-to-market change of cash plus holdings minus `risk_aversion·sigma²·tau·x_k²`,
 so an episode's return is `-(shortfall + risk_aversion·V)` and its mean is `-(E + λV)` for a schedule
 fixed in advance. Randomness comes from the environment's `np_random` (seeded by `reset(seed=)`);
-training seeds are passed to SB3. Stable-Baselines3 is imported only by the functions that train or
-load agents.
+training seeds are passed to SB3. A trained agent is served as the ONNX file of its deterministic
+action head (`export_policy_onnx`: logits for discrete targets, the clipped mean for continuous ones),
+which carries the agent's metadata. Stable-Baselines3, torch and onnx are imported only by the
+functions that train, export or load agents.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/60_ml/rl.html.md"""
 
@@ -50,9 +52,10 @@ from ..execution.algos import ac_cost, ac_frontier, ac_kappa, ac_trajectory
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'RL_FEATURES', 'REWARDS', 'ALGOS', 'LEVEL', 'paper_cost', 'ou_bars', 'gbm_bars', 'feature_matrix', 'TradingEnv',
-           'ExecutionEnv', 'make_vec_env', 'train_agent', 'model_policy', 'hold_policy', 'random_policy',
-           'crossover_policy', 'band_policy', 'evaluate', 'mean_ci', 'save_policy', 'RLPolicy', 'ou_env']
+__all__ = ['log', 'RL_FEATURES', 'REWARDS', 'ALGOS', 'ONNX_META_KEY', 'LEVEL', 'paper_cost', 'ou_bars', 'gbm_bars',
+           'feature_matrix', 'TradingEnv', 'ExecutionEnv', 'make_vec_env', 'train_agent', 'model_policy', 'hold_policy',
+           'random_policy', 'crossover_policy', 'band_policy', 'evaluate', 'mean_ci', 'policy_head',
+           'export_policy_onnx', 'save_policy', 'RLPolicy', 'policy_meta', 'ou_env']
 
 # %% ../../nbs/60_ml/08_rl.ipynb #120de656
 def paper_cost(
@@ -483,26 +486,117 @@ def mean_ci(x: Sequence[float], z: float = 1.96) -> tuple[float, float, float]:
     h = z * float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else float("nan")
     return m, m - h, m + h
 
+# %% ../../nbs/60_ml/08_rl.ipynb #d140ce3c
+ONNX_META_KEY = "ultimate_nb.rl"    # ONNX metadata key of the JSON that rebuilds a trading agent's observations
+
+
+def policy_head(model: Any) -> Any:   # an SB3 PPO / A2C model (actor-critic MLP policy)
+    "Return an SB3 policy's deterministic action head as a torch module: logits or the clipped mean."
+    import torch
+    from stable_baselines3.common.distributions import CategoricalDistribution, DiagGaussianDistribution
+    p = getattr(model, "policy", model)
+    if not isinstance(getattr(p, "action_dist", None), (CategoricalDistribution, DiagGaussianDistribution)):
+        raise ValueError(f"model must have a Discrete or Box action space (categorical or Gaussian policy), "
+                         f"was {type(getattr(p, 'action_dist', None)).__name__}")
+    if p.squash_output:
+        raise ValueError("model's policy squashes its output (gSDE with tanh): export the unsquashed policies only")
+    box = isinstance(p.action_dist, DiagGaussianDistribution)
+
+    class PolicyHead(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features, self.mlp, self.action_net = p.pi_features_extractor, p.mlp_extractor, p.action_net
+            lo = p.action_space.low if box else np.zeros(1)
+            hi = p.action_space.high if box else np.zeros(1)
+            self.register_buffer("low", torch.as_tensor(lo, dtype=torch.float32))
+            self.register_buffer("high", torch.as_tensor(hi, dtype=torch.float32))
+
+        def forward(self, obs):
+            out = self.action_net(self.mlp.forward_actor(self.features(obs.float())))
+            return torch.minimum(torch.maximum(out, self.low), self.high) if box else out
+
+    return PolicyHead().eval()
+
+# %% ../../nbs/60_ml/08_rl.ipynb #d01c391c
+def _random_obs(space: spaces.Box, n: int, rng: np.random.Generator, bound: float = 10.0) -> np.ndarray:
+    "Return `n` observations drawn uniformly in a Box space, infinite bounds cut at ±`bound`."
+    lo = np.maximum(np.broadcast_to(space.low, space.shape), -bound).ravel()
+    hi = np.minimum(np.broadcast_to(space.high, space.shape), bound).ravel()
+    return rng.uniform(lo, hi, (n, lo.size)).astype(np.float32)
+
+
+def export_policy_onnx(
+    model: Any,                     # an SB3 PPO / A2C model with a flat Box observation space
+    path: str | Path,               # .onnx file to write
+    obs: np.ndarray | None = None,  # (n, n_obs) observations to check on; None: `n_check` random ones
+    n_check: int = 1_000,           # random observations drawn uniformly in the observation space
+    rng: np.random.Generator | None = None,   # None: default_rng(0)
+    atol: float = 1e-5,             # continuous: |ONNX - SB3| limit; discrete: logit gap counted as a tie
+    meta: dict | None = None,       # JSON-able metadata stored in the ONNX file under `ONNX_META_KEY`
+) -> dict:                          # path, rows, n_in, n_out, action, max_abs_diff, mismatches, ties
+    "Export an SB3 policy's deterministic action head to ONNX; check its actions equal `predict(deterministic=True)`."
+    import onnx
+    from ultimate_nb.ml.inference import export_onnx, load_backend
+    space = model.observation_space
+    if not isinstance(space, spaces.Box) or len(space.shape) != 1:
+        raise ValueError(f"model must observe a flat Box space, was {space}")
+    x = _random_obs(space, int(n_check), rng or np.random.default_rng(0)) if obs is None else \
+        np.ascontiguousarray(np.asarray(obs, dtype=np.float32).reshape(-1, space.shape[0]))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rep = export_onnx(policy_head(model), path, x, rtol=1e-4)     # ONNX Runtime vs torch, float32
+    if meta is not None:
+        m = onnx.load(str(path))
+        onnx.helper.set_model_props(m, {ONNX_META_KEY: json.dumps(meta, default=float)})
+        onnx.save(m, str(path))
+    y = load_backend(path, "onnxruntime").run(x).astype(np.float64)
+    ref, _ = model.predict(x, deterministic=True)
+    discrete = isinstance(model.action_space, spaces.Discrete)
+    if discrete:
+        top2 = np.sort(y, axis=1)[:, -2:]
+        tie = (top2[:, 1] - top2[:, 0]) <= atol
+        bad = (y.argmax(axis=1) != np.asarray(ref).ravel()) & ~tie
+        diff, ties = 0.0, int(tie.sum())
+    else:
+        err = np.abs(y - np.asarray(ref, dtype=np.float64).reshape(y.shape))
+        bad, diff, ties = (err > atol).any(axis=1), float(err.max()), 0
+    out = dict(path=str(path), rows=len(x), n_in=rep["n_in"], n_out=rep["n_out"],
+               action="discrete" if discrete else "continuous", atol=atol, max_abs_diff=diff,
+               mismatches=int(bad.sum()), ties=ties, onnx_vs_torch=rep["max_abs_diff"])
+    if out["mismatches"]:
+        raise ValueError(f"the ONNX policy's actions differ from SB3 predict(deterministic=True): {out}")
+    log.info("policy exported path=%s action=%s rows=%d max_abs_diff=%.3g", path, out["action"], len(x), diff)
+    return out
+
 # %% ../../nbs/60_ml/08_rl.ipynb #60b0dd49
+def _policy_meta(model: Any, env: TradingEnv, extra: dict) -> dict:
+    return {"algo": type(model).__name__.lower(), "features": env.names,
+            "specs": [[s.name, s.kind, list(s.params), list(s.channels)] for s in env.specs],
+            "loc": env.loc.tolist(), "scale": env.scale.tolist(), "clip_obs": env.clip_obs,
+            "max_position": env.max_position, "action": env.kind, "n_levels": env.n_levels, **extra}
+
+
 def save_policy(
     model: Any,                # a trained SB3 model
     path: str | Path,          # where to write the zip (".zip" is added if missing)
     env: TradingEnv,           # the environment it was trained on
+    onnx: bool = True,         # also export the action head beside it (same path, ".onnx"), checked
     **extra: Any,              # anything else to record (algo, seed, metrics)
 ) -> Path:                     # the zip's path; the metadata is the same path with ".json"
-    "Save an SB3 trading agent with the metadata that rebuilds its observations."
+    "Save an SB3 trading agent with the metadata that rebuilds its observations (and its ONNX action head)."
     path = Path(path)
     path = path if path.suffix == ".zip" else path.with_name(path.name + ".zip")
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
-    meta = {"algo": type(model).__name__.lower(), "features": env.names,
-            "specs": [[s.name, s.kind, list(s.params), list(s.channels)] for s in env.specs],
-            "loc": env.loc.tolist(), "scale": env.scale.tolist(), "clip_obs": env.clip_obs,
-            "max_position": env.max_position, "action": env.kind, "n_levels": env.n_levels, **extra}
+    meta = _policy_meta(model, env, extra)
+    if onnx:
+        rep = export_policy_onnx(model, path.with_suffix(".onnx"), meta=meta)
+        meta.update(onnx=path.with_suffix(".onnx").name, onnx_check={k: rep[k] for k in
+                    ("rows", "atol", "max_abs_diff", "mismatches", "ties")})
     path.with_suffix(".json").write_text(json.dumps(meta, indent=1, default=float))
     return path
 
-
+# %% ../../nbs/60_ml/08_rl.ipynb #571df174
 class RLPolicy:
     "A saved trading agent: raw features and position in, target position out."
 
@@ -512,18 +606,36 @@ class RLPolicy:
         meta_path = path.with_suffix(".json")
         if not path.is_file() or not meta_path.is_file():
             raise ValueError(f"model_path must name a zip with its .json beside it, was {str(path)!r}")
-        self.meta = json.loads(meta_path.read_text())
+        self._set_meta(json.loads(meta_path.read_text()))
         self.model = {"ppo": PPO, "a2c": A2C}[self.meta["algo"]].load(path, device="cpu")
-        self.specs = [FeatureSpec(n, k, tuple(p), tuple(c)) for n, k, p, c in self.meta["specs"]]
-        self.features = tuple(self.meta["features"])
-        self.loc, self.scale = np.asarray(self.meta["loc"]), np.asarray(self.meta["scale"])
-        self.max_position, self.clip = int(self.meta["max_position"]), float(self.meta["clip_obs"])
-        self.levels = np.linspace(-1.0, 1.0, int(self.meta["n_levels"]))
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> RLPolicy:    # the metadata of `save_policy` (no SB3 model)
+        "Return a policy that maps features to observations and model outputs to targets; `target` needs the zip."
+        self = cls.__new__(cls)
+        self._set_meta(meta)
+        self.model = None
+        return self
+
+    def _set_meta(self, meta: dict) -> None:
+        self.meta = meta
+        self.specs = [FeatureSpec(n, k, tuple(p), tuple(c)) for n, k, p, c in meta["specs"]]
+        self.features = tuple(meta["features"])
+        self.loc, self.scale = np.asarray(meta["loc"]), np.asarray(meta["scale"])
+        self.max_position, self.clip = int(meta["max_position"]), float(meta["clip_obs"])
+        self.levels = np.linspace(-1.0, 1.0, int(meta["n_levels"]))
 
     def observation(self, x: np.ndarray, position: int) -> np.ndarray:
         "Return the environment's observation of raw features `x` and `position` (shares)."
         z = np.clip((np.asarray(x, dtype=np.float64) - self.loc) / self.scale, -self.clip, self.clip)
         return np.append(z, position / self.max_position).astype(np.float32)
+
+    def target_of_output(self, y: np.ndarray) -> int:   # one row of the ONNX head: logits or clipped mean
+        "Return the target position (shares) for the action head's output `y`, as the environment maps actions."
+        y = np.ravel(y)
+        if self.meta["action"] == "discrete":
+            return int(round(self.levels[int(np.argmax(y))] * self.max_position))
+        return int(round(float(np.clip(y[0], -1, 1)) * self.max_position))
 
     def target(self, x: np.ndarray, position: int) -> int:
         "Return the target position (shares) the agent picks for raw features `x` at `position`."
@@ -531,6 +643,25 @@ class RLPolicy:
         if self.meta["action"] == "discrete":
             return int(round(self.levels[int(a)] * self.max_position))
         return int(round(float(np.clip(np.ravel(a)[0], -1, 1)) * self.max_position))
+
+
+def policy_meta(
+    source: Any,    # an .onnx file of `save_policy`, or a served model (`InferenceServer.model(name)`)
+) -> dict:          # the metadata of `save_policy`
+    "Return the trading-agent metadata stored in an ONNX action head (a file, or the model a server serves)."
+    be = getattr(source, "backend", None)
+    session = getattr(be, "session", None)
+    if session is not None:
+        props, where = session.get_modelmeta().custom_metadata_map, f"model {getattr(source, 'name', '?')!r}"
+    elif isinstance(source, (str, Path)) and Path(source).is_file():
+        import onnx
+        props, where = {p.key: p.value for p in onnx.load(str(source)).metadata_props}, repr(str(source))
+    else:
+        raise ValueError(f"source must be an .onnx file or a model served by ONNX Runtime, was {source!r}")
+    if ONNX_META_KEY not in props:
+        raise ValueError(f"{where} has no {ONNX_META_KEY!r} metadata: export it with save_policy / "
+                         f"export_policy_onnx(meta=...)")
+    return json.loads(props[ONNX_META_KEY])
 
 # %% ../../nbs/60_ml/08_rl.ipynb #740cb36a
 LEVEL = FeatureSpec("close_level", "lag", (0,), ("close",), "lags", "the close itself (USD)")
