@@ -21,286 +21,49 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 
 from ..core.events import Instrument, OrderSide, Quote, Trade
+from ultimate_nb.data.chain_listing import (
+    _NS_YEAR,
+    _SESSION_NS,
+    NEW_YORK,
+    ChainConfig,
+    ChainFilter,
+    ChainModel,
+    expiry_ns,
+    listed_expiries,
+    listed_strikes,
+    ny_date,
+    occ_symbol,
+    option_tick,
+    parse_occ,
+    quote_options,
+    strike_step,
+    third_friday,
+)
 from ..options.greeks import bs_greeks, implied_vol
-from ..options.smile import SsviParams, ssvi_no_arbitrage, ssvi_total_variance
+
+# listing, quotes, model and settings, re-exported: `from ultimate_nb.data.chain import X` keeps working
+_all_ = ["NEW_YORK", "third_friday", "expiry_ns", "ny_date", "listed_expiries", "strike_step",
+         "listed_strikes", "occ_symbol", "parse_occ", "option_tick", "quote_options", "ChainModel",
+         "ChainConfig", "ChainFilter"]
 
 # %% auto #0
-__all__ = ['log', 'NEW_YORK', 'third_friday', 'expiry_ns', 'ny_date', 'listed_expiries', 'strike_step', 'listed_strikes',
-           'occ_symbol', 'parse_occ', 'option_tick', 'quote_options', 'ChainModel', 'ChainConfig', 'ChainFilter',
-           'OptionChain', 'validate_record', 'alpaca_record', 'write_snapshot', 'read_snapshots']
+__all__ = ['log', 'OptionChain', 'validate_record', 'alpaca_record', 'write_snapshot', 'read_snapshots', 'NEW_YORK',
+           'third_friday', 'expiry_ns', 'ny_date', 'listed_expiries', 'strike_step', 'listed_strikes', 'occ_symbol',
+           'parse_occ', 'option_tick', 'quote_options', 'ChainModel', 'ChainConfig', 'ChainFilter']
 
 # %% ../../nbs/50_data/03_chain.ipynb #5de24e00
 log = logging.getLogger(__name__)
-
-# %% ../../nbs/50_data/03_chain.ipynb #cba98e81
-NEW_YORK = ZoneInfo("America/New_York")
-_NS_DAY = 86_400 * 10**9
-_NS_YEAR = 365 * _NS_DAY                 # ACT/365
-_SESSION_NS = int(6.5 * 3600) * 10**9    # one regular trading session
-
-
-def third_friday(year: int, month: int) -> date:
-    "Return the third Friday of a month, the standard monthly expiry."
-    d = date(year, month, 15)            # the third Friday falls on the 15th to the 21st
-    return d + timedelta(days=(4 - d.weekday()) % 7)
-
-
-def expiry_ns(d: date) -> int:
-    "Return 4:00 pm New York on expiry date `d`, ns since epoch."
-    return int(datetime(d.year, d.month, d.day, 16, tzinfo=NEW_YORK).timestamp()) * 10**9
-
-
-def ny_date(ts_ns: int) -> date:
-    "Return the New York calendar date of `ts_ns` (ns since epoch)."
-    return datetime.fromtimestamp(ts_ns // 10**9, NEW_YORK).date()
-
-# %% ../../nbs/50_data/03_chain.ipynb #44d6b267
-def listed_expiries(
-    today: date,          # trading date of the chain
-    weeklies: int = 4,    # Friday expiries listed, from this week's Friday on
-    monthlies: int = 6,   # third-Friday expiries listed, from this month's on
-) -> list[date]:          # sorted and unique, none before `today`
-    "Return the expiries listed on `today`: the next Fridays and the next third Fridays."
-    for name, v in (("weeklies", weeklies), ("monthlies", monthlies)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise ValueError(f"{name} must be an integer >= 0, was {v!r}")
-    friday = today + timedelta(days=(4 - today.weekday()) % 7)
-    out = {friday + timedelta(weeks=i) for i in range(weeklies)}
-    y, m, monthly = today.year, today.month, []
-    while len(monthly) < monthlies:
-        d = third_friday(y, m)
-        if d >= today:
-            monthly.append(d)
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return sorted(out | set(monthly))
-
-# %% ../../nbs/50_data/03_chain.ipynb #36824ca1
-def strike_step(spot: float) -> float:
-    "Return the strike increment listed near `spot`, USD."
-    for limit, step in ((25.0, 0.5), (200.0, 1.0), (500.0, 2.5), (5000.0, 5.0)):
-        if spot < limit:
-            return step
-    return 10.0
-
-
-def listed_strikes(
-    spot: float,           # price of the underlying (or forward), > 0
-    sd: float,             # standard deviation of log price to expiry, sigma sqrt(T), > 0
-    n: int = 40,           # number of strikes
-    z_put: float = 3.5,    # the grid reaches spot e^(-z_put sd) ...
-    z_call: float = 2.0,   # ... and spot e^(z_call sd)
-) -> np.ndarray:           # n increasing strikes on a multiple of `strike_step(spot)`
-    "Return `n` strikes around spot on the finest of 1, 2, 5, 10, ... steps that spans the range."
-    if not (spot > 0 and sd > 0 and n >= 2):
-        raise ValueError(f"spot and sd must be > 0 and n >= 2, were {spot!r}, {sd!r}, {n!r}")
-    base = strike_step(spot)
-    lo, hi = spot * math.exp(-z_put * sd), spot * math.exp(z_call * sd)
-    need = (hi - lo) / (n - 1)
-    step = next((base * m for m in (1, 2, 5, 10, 20, 50) if base * m >= need), base * 100)
-    first = max(math.floor(lo / step), 1) * step
-    return np.round(first + step * np.arange(n), 6)
-
-# %% ../../nbs/50_data/03_chain.ipynb #137ef5e1
-_OCC_RE = re.compile(r"^([A-Z0-9.]{1,6}?) *(\d{6})([CP])(\d{8})$")
-
-
-def occ_symbol(root: str, expiry: date, kind: int, strike: float) -> str:
-    "Return the padded OCC symbol of an option (as `Instrument.option` writes it)."
-    return f"{root:<6}{expiry:%y%m%d}{'C' if kind > 0 else 'P'}{round(strike * 1000):08d}"
-
-
-def parse_occ(
-    symbol: str,           # OCC symbol, padded ('SPX   181231C02500000') or not
-) -> tuple[str, date, int, float]:   # root, expiry, kind (+1 call, -1 put), strike
-    "Return root, expiry, kind and strike of an OCC option symbol."
-    m = _OCC_RE.match(symbol.strip().upper()) if isinstance(symbol, str) else None
-    if m is None:
-        raise ValueError(f"symbol must be an OCC option symbol like 'SPX   181231C02500000', "
-                         f"was {symbol!r}")
-    root, ymd, right, strike = m.groups()
-    try:
-        expiry = date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))
-    except ValueError:
-        raise ValueError(f"symbol has no valid expiry date, was {symbol!r}") from None
-    if int(strike) == 0:
-        raise ValueError(f"symbol has a zero strike, was {symbol!r}")
-    return root, expiry, 1 if right == "C" else -1, int(strike) / 1000
-
-# %% ../../nbs/50_data/03_chain.ipynb #970433b8
-def option_tick(price: Any) -> np.ndarray:
-    "Return the US option tick at `price`: 0.01 below $3, 0.05 from $3."
-    return np.where(np.asarray(price, dtype=np.float64) < 3.0, 0.01, 0.05)
-
-
-def quote_options(
-    fair: Any,             # fair price per share, >= 0
-    width: Any,            # full bid/ask width wanted, >= 0
-) -> tuple[np.ndarray, np.ndarray]:   # bid and ask on the tick grid, bid <= fair <= ask
-    "Return bid and ask around `fair`, `width` apart before rounding outward to the option tick."
-    fair, width = np.broadcast_arrays(np.asarray(fair, float), np.asarray(width, float))
-    b0, a0 = fair - 0.5 * width, fair + 0.5 * width
-    tb, ta = option_tick(b0), option_tick(a0)
-    bid = np.maximum(np.floor(b0 / tb + 1e-9) * tb, 0.0)     # 1e-9: 0.3/0.01 is 29.999...
-    ask = np.ceil(a0 / ta - 1e-9) * ta
-    ask = np.maximum(ask, bid + option_tick(bid))
-    return np.round(bid, 2), np.round(ask, 2)
-
-# %% ../../nbs/50_data/03_chain.ipynb #67bde40c
-@dataclass(frozen=True)
-class ChainModel:
-    "How a simulated chain is priced, quoted and traded: a spot-driven SSVI surface, spreads, flow."
-    surface: SsviParams              # the surface when spot == spot_ref (arbitrage-free SSVI)
-    spot_ref: float                  # spot at which `surface` holds, > 0
-    spot_vol_beta: float = 4.0       # leverage: ATM vol scales as (S / spot_ref)^-beta, >= 0
-    vol_scale_bounds: tuple[float, float] = (0.5, 3.0)   # clip of that scale, lo <= 1 <= hi
-    spread_vol: float = 0.004        # full width in vol at the money, 30 days (0.4 vol points)
-    spread_wing: float = 0.5         # relative widening per sd of moneyness |k| / sqrt(w)
-    spread_short: float = 0.25       # widening as (30 days / T)^spread_short
-    spread_rel: float = 0.004        # minimum width as a fraction of the price
-    trade_rate: float = 40.0         # prints per session of an at-the-money 30-day contract
-    open_interest: float = 5000.0    # mean open interest at the money, contracts
-    depth: float = 100.0             # mean size at the bid and at the ask at the money
-
-    def __post_init__(self):
-        if not (math.isfinite(self.spot_ref) and self.spot_ref > 0):
-            raise ValueError(f"spot_ref must be finite and > 0, was {self.spot_ref!r}")
-        lo, hi = self.vol_scale_bounds
-        if not 0 < lo <= 1 <= hi:
-            raise ValueError(f"vol_scale_bounds must satisfy 0 < lo <= 1 <= hi, was {(lo, hi)}")
-        for name in ("spot_vol_beta", "spread_vol", "spread_wing", "spread_short", "spread_rel",
-                     "trade_rate", "open_interest", "depth"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and v >= 0):
-                raise ValueError(f"{name} must be finite and >= 0, was {v!r}")
-        bad = [c for c, ok in ssvi_no_arbitrage(self.surface).items() if not ok]
-        if bad:
-            raise ValueError(f"surface must be free of static arbitrage, fails {bad}")
-
-# %% ../../nbs/50_data/03_chain.ipynb #d4418986
-@patch(cls_method=True)
-def default(
-    cls: ChainModel,
-    spot: float,                 # spot at which the surface holds
-    atm_vol: float = 0.18,       # ATM vol at 30 days, decimal
-    term_slope: float = 0.1,     # ATM vol rises by this fraction of itself per unit of sqrt(T)
-    rho: float = -0.7, eta: float = 1.1, gamma: float = 0.4,   # SSVI shape
-    **kw,                        # other `ChainModel` fields
-) -> ChainModel:
-    "Return a model with an equity-index SSVI surface around one ATM vol."
-    T = np.array([1, 7, 30, 91, 182, 365, 730]) / 365
-    vol = atm_vol * (1 + term_slope * (np.sqrt(T) - math.sqrt(30 / 365)))
-    return cls(SsviParams(T, vol**2 * T, rho, eta, gamma), float(spot), **kw)
-
-
-@patch
-def vol_scale(self: ChainModel, spot: Any) -> np.ndarray:
-    "Return the factor m(S) on ATM vol at spot `spot` (leverage effect, clipped)."
-    m = (np.asarray(spot, dtype=np.float64) / self.spot_ref) ** -self.spot_vol_beta
-    return np.clip(m, *self.vol_scale_bounds)
-
-
-@patch
-def total_variance(self: ChainModel, spot: float, k: Any, T: Any) -> np.ndarray:
-    "Return the model's total variance at log-moneyness k = log(K/F) and T years, at `spot`."
-    s, m2 = self.surface, float(self.vol_scale(spot)) ** 2
-    return ssvi_total_variance(k, m2 * s.theta_at(T), s.rho, s.eta, s.gamma)
-
-# %% ../../nbs/50_data/03_chain.ipynb #efaf4927
-@patch
-def quote(
-    self: ChainModel,
-    spot: float,           # spot price, > 0
-    K: Any, T: Any, kind: Any,   # strikes, years to expiry (> 0), +1 call / -1 put; broadcast
-    r: float, q: float,    # rate and dividend yield, continuously compounded
-) -> dict[str, np.ndarray]:  # fair, sigma, vega, bid, ask, liquidity; broadcast shape
-    "Return each contract's fair price, model vol and vega, its bid/ask and its liquidity weight."
-    K, T, kind = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (K, T, kind)))
-    F = spot * np.exp((r - q) * T)
-    k = np.log(K / F)
-    w = self.total_variance(spot, k, T)
-    sigma = np.sqrt(w / T)
-    g = bs_greeks(spot, K, T, r, sigma, q, kind, order=1)
-    z = np.abs(k) / np.sqrt(w)
-    width_vol = self.spread_vol * (1 + self.spread_wing * z) * (30 / 365 / T) ** self.spread_short
-    width = np.maximum(np.maximum(width_vol * g["vega"], self.spread_rel * g["price"]),
-                       option_tick(g["price"]))
-    bid, ask = quote_options(g["price"], width)
-    liquidity = np.exp(-0.5 * z * z) * np.minimum(np.sqrt(30 / 365 / T), 3.0)
-    return {"fair": g["price"], "sigma": sigma, "vega": g["vega"], "bid": bid, "ask": ask,
-            "liquidity": liquidity}
-
-# %% ../../nbs/50_data/03_chain.ipynb #89033b25
-@dataclass(frozen=True)
-class ChainConfig:
-    "Settings of an `OptionChain`: rates, listing and unusual-activity thresholds."
-    r: float = 0.025                 # risk-free rate, continuously compounded
-    q: float = 0.018                 # dividend yield, continuously compounded
-    multiplier: float = 100.0        # shares per contract
-    roots: tuple[str, ...] = ()      # OCC roots accepted (e.g. SPX and SPXW); () the underlying
-    weeklies: int = 4                # simulated listing: Friday expiries
-    monthlies: int = 6               # simulated listing: third-Friday expiries
-    n_strikes: int = 40              # simulated listing: strikes per expiry (calls and puts)
-    z_put: float = 3.5               # strikes reach spot e^(-z_put sd) ...
-    z_call: float = 2.0              # ... and spot e^(z_call sd), sd = ATM sigma sqrt(T)
-    halflife: float = 20.0           # volume statistics: half-life in updates
-    min_history: int = 5             # updates seen before a z-score can alert
-    z_threshold: float = 4.0         # alert when interval volume is this many sd above its mean
-    min_volume: float = 50.0         # no volume alert below this many contracts
-    dispersion: float = 10.0         # floor of variance / mean of interval volume (print sizes)
-    voi_ratio: float = 1.0           # alert when day volume >= voi_ratio * open interest
-    large_print_size: float = 500.0  # a print of at least this many contracts is large ...
-    large_print_premium: float = 250_000.0   # ... or of at least this premium, USD
-    sweep_window_ms: float = 500.0   # a sweep: same expiry, right and side within this window ...
-    sweep_min_strikes: int = 3       # ... over at least this many strikes ...
-    sweep_min_size: float = 100.0    # ... and at least this many contracts in all
-
-    def __post_init__(self):
-        for name in ("r", "q"):
-            if not math.isfinite(getattr(self, name)):
-                raise ValueError(f"{name} must be finite, was {getattr(self, name)!r}")
-        for name in ("multiplier", "halflife", "sweep_window_ms", "large_print_size"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, was {getattr(self, name)!r}")
-        if self.n_strikes < 2:
-            raise ValueError(f"n_strikes must be >= 2, was {self.n_strikes!r}")
-
-# %% ../../nbs/50_data/03_chain.ipynb #ff5ae307
-@dataclass(frozen=True)
-class ChainFilter:
-    "Which contracts of an update pass: moneyness, |delta|, DTE, liquidity, spread (need a mid IV)."
-    moneyness: tuple[float, float] = (0.0, math.inf)   # K / F, inclusive
-    abs_delta: tuple[float, float] = (0.0, 1.0)        # |delta| at the mid implied vol, inclusive
-    dte: tuple[float, float] = (0.0, math.inf)         # calendar days to expiry, inclusive
-    min_bid: float = 0.0                               # bid >= min_bid
-    max_rel_spread: float = math.inf                   # (ask - bid) / mid <= this
-    min_open_interest: float = 0.0                     # open interest >= this (> 0: unknown fails)
-    min_volume: float = 0.0                            # day volume >= this (if > 0, unknown fails)
-
-    def mask(self, a: Mapping[str, np.ndarray]) -> np.ndarray:
-        "Return the boolean mask of the contracts in update `a` (from `OptionChain.update`)."
-        between = lambda x, b: (x >= b[0]) & (x <= b[1])
-        m = between(a["strike"] / a["F"], self.moneyness) & between(a["T"] * 365, self.dte)
-        m &= between(np.abs(a["delta"]), self.abs_delta) & (a["bid"] >= self.min_bid)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            m &= (a["ask"] - a["bid"]) / a["mid"] <= self.max_rel_spread
-        for name, lo in (("open_interest", self.min_open_interest), ("volume", self.min_volume)):
-            if lo > 0:
-                m &= a[name] >= lo
-        return m
 
 # %% ../../nbs/50_data/03_chain.ipynb #4cb9c8f1
 _COLUMNS = {
