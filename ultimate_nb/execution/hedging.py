@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'GREEKS', 'YEAR_NS', 'gbm_paths', 'derman_kamal_std', 'leland_vol', 'whalley_wilmott_halfwidth',
-           'simulate_hedge', 'gamma_pnl_theory', 'hedge_quantities', 'revaluation_pnl', 'cvar', 'optimal_hedge',
-           'expiry_ns', 'option_greeks', 'HedgePolicy', 'HedgeDecision', 'HedgingEngine']
+           'zakamouline_band', 'simulate_hedge', 'gamma_pnl_theory', 'hedge_quantities', 'revaluation_pnl', 'cvar',
+           'optimal_hedge', 'expiry_ns', 'option_greeks', 'HedgePolicy', 'HedgeDecision', 'HedgingEngine']
 
 # %% ../../nbs/70_execution/08_hedging.ipynb #93fde674
 def _pos(name: str, v: Any, strict: bool = True) -> np.ndarray:
@@ -126,8 +126,31 @@ def whalley_wilmott_halfwidth(
     g2 = np.asarray(gamma, dtype=np.float64) ** 2
     return np.cbrt(1.5 * np.exp(-np.asarray(r) * np.asarray(tau)) * cost * np.asarray(S) * g2 / risk_aversion)
 
+# %% ../../nbs/70_execution/08_hedging.ipynb #f83acd54
+def zakamouline_band(
+    S: Any,                 # spot, > 0
+    gamma: Any,             # gamma of the position to hedge at `sigma`, shares per USD (sign: long > 0)
+    tau: Any,               # years to expiry, > 0
+    r: Any,                 # risk-free rate
+    sigma: Any,             # volatility, decimal, > 0
+    cost: Any,              # one-way proportional cost, >= 0
+    risk_aversion: Any,     # absolute risk aversion, per USD, > 0
+) -> tuple[np.ndarray, np.ndarray]:   # (half-width of the no-trade band in shares, the modified vol)
+    "Return the Zakamouline (2006) no-trade band: half-width around the delta at the modified vol, and that vol."
+    S, tau, sigma = _pos("S", S), _pos("tau", tau), _pos("sigma", sigma)
+    lam, ra = _pos("cost", cost, strict=False), _pos("risk_aversion", risk_aversion)
+    g = np.asarray(gamma, dtype=np.float64)
+    if not np.all(np.isfinite(g)):
+        raise ValueError(f"gamma must be finite, was {gamma!r}")
+    a = (np.exp(-np.asarray(r, dtype=np.float64) * tau) / sigma) ** 0.25
+    h0 = lam / (ra * S * sigma**2 * tau)
+    hw = 1.12 * lam**0.31 * tau**0.05 * a * np.sqrt(np.abs(g) / ra)
+    K = -4.76 * lam**0.78 / tau**0.02 * a * (ra * S**2 * np.abs(g)) ** 0.15
+    sigma_m = sigma * np.sqrt(np.maximum(1.0 - np.where(g < 0, 1.0, -1.0) * K, 0.0))
+    return h0 + hw, sigma_m
+
 # %% ../../nbs/70_execution/08_hedging.ipynb #00b9d371
-def _check_sim(S, K, T, sigma_price, sigma_hedge, kind, cost, method, hedge_option, band, move):
+def _check_sim(S, K, T, sigma_price, sigma_hedge, kind, cost, method, hedge_option, band, move, band_rule="ww"):
     S = np.asarray(S, dtype=np.float64)
     if S.ndim != 2 or S.shape[1] < 2 or not np.all(np.isfinite(S)) or np.any(S <= 0):
         raise ValueError(f"S must be (n_paths, n_steps + 1) finite prices > 0, was shape {S.shape}")
@@ -144,6 +167,8 @@ def _check_sim(S, K, T, sigma_price, sigma_hedge, kind, cost, method, hedge_opti
         raise ValueError(f"band applies to method='delta' only, method was {method!r}")
     if band is not None:
         _pos("band", band)
+    if band_rule not in ("ww", "zakamouline"):
+        raise ValueError(f"band_rule must be 'ww' or 'zakamouline', was {band_rule!r}")
     if move is not None:
         _pos("move", move)
     return S
@@ -161,11 +186,12 @@ def simulate_hedge(
     cost: float = 0.0,           # one-way proportional cost on every trade
     method: str = "delta",       # "delta" or "delta_gamma"
     hedge_option: tuple | None = None,  # (K2, T2 > T, kind2): the gamma hedge of "delta_gamma"
-    band: float | None = None,   # risk aversion of a Whalley–Wilmott band (method "delta")
+    band: float | None = None,   # risk aversion of a no-trade band (method "delta")
+    band_rule: str = "ww",       # the band: "ww" (Whalley–Wilmott) or "zakamouline"
     move: float | None = None,   # rebalance only after a relative move this large
 ) -> dict[str, np.ndarray]:      # "pnl", "cost" (discounted USD) and "trades" per path
     "Return the per-path outcome of hedging one option on price paths `S`."
-    S = _check_sim(S, K, T, sigma_price, sigma_hedge, kind, cost, method, hedge_option, band, move)
+    S = _check_sim(S, K, T, sigma_price, sigma_hedge, kind, cost, method, hedge_option, band, move, band_rule)
     sh = float(sigma_price if sigma_hedge is None else sigma_hedge)
     call, (n_paths, n) = kind == "call", (S.shape[0], S.shape[1] - 1)
     dt = T / n
@@ -174,7 +200,8 @@ def simulate_hedge(
               h2=np.zeros(n_paths), costs=np.zeros(n_paths), trades=np.zeros(n_paths, dtype=np.int64),
               last=S[:, 0].copy())
     for i in range(n):
-        _hedge_step(st, S[:, i], i, T - i * dt, K, r, sh, call, position, cost, method, hedge_option, band, move, dt)
+        _hedge_step(st, S[:, i], i, T - i * dt, K, r, sh, call, position, cost, method, hedge_option, band, move, dt,
+                    band_rule)
         st["costs"] *= growth
         st["cash"] *= growth
     sT = S[:, -1]
@@ -187,7 +214,7 @@ def simulate_hedge(
     return {"pnl": value * disc, "cost": st["costs"] * disc, "trades": st["trades"]}
 
 # %% ../../nbs/70_execution/08_hedging.ipynb #1d76bf1b
-def _hedge_step(st, s, i, tau, K, r, sh, call, position, cost, method, hedge_option, band, move, dt):
+def _hedge_step(st, s, i, tau, K, r, sh, call, position, cost, method, hedge_option, band, move, dt, band_rule="ww"):
     "Rebalance the hedge of every path at spot `s`, `tau` years before expiry (updates `st`)."
     _, d, g, _ = _bs(s, K, tau, r, sh, call)
     target = -position * d                       # shares that offset the option's delta
@@ -200,7 +227,11 @@ def _hedge_step(st, s, i, tau, K, r, sh, call, position, cost, method, hedge_opt
         st["costs"] += c2
         st["h2"] = new_h2
         target = target - new_h2 * d2
-    if band is not None:
+    if band is not None and band_rule == "zakamouline":      # centred on the delta at the modified vol
+        H, sm = zakamouline_band(s, position * g, tau, r, sh, cost, band)
+        target = -position * _bs(s, K, tau, r, sm, call)[1]
+        target = np.clip(st["stock"], target - H, target + H)
+    elif band is not None:
         H = whalley_wilmott_halfwidth(s, abs(position) * g, tau, r, max(cost, 1e-12), band)
         target = np.clip(st["stock"], target - H, target + H)
     if move is not None and i > 0:

@@ -53,6 +53,7 @@ class DenialCode(StrEnum):
     "Stable codes of pre-trade denials, in the order `check` applies them."
     HALTED = "halted"
     UNKNOWN_INSTRUMENT = "unknown_instrument"
+    EXPIRED = "expired"
     RESTRICTED = "restricted"
     MARKET_HOURS = "market_hours"
     LOT_SIZE = "lot_size"
@@ -180,6 +181,20 @@ def reduces(order: Order, position_qty: int, open_buy_qty: int = 0, open_sell_qt
     return position_qty != 0 and int(order.side) * position_qty < 0 and after * position_qty >= 0
 
 # %% ../../nbs/70_execution/02_pretrade.ipynb #a6153ab1
+_NEW_YORK = ZoneInfo("America/New_York")
+
+
+def _expired(inst: Instrument, clock: Any) -> Denial | None:
+    "Deny an option at or past its cut-off, 4:00 pm New York on its expiry date (None for the rest)."
+    exp = inst.expiry
+    if exp is None:
+        return None
+    cut = datetime(exp.year, exp.month, exp.day, 16, tzinfo=_NEW_YORK)
+    if clock.timestamp_ns() < int(cut.timestamp()) * 1_000_000_000:
+        return None
+    return Denial(DenialCode.EXPIRED, f"{inst.symbol} expired: cut-off {cut:%Y-%m-%d %H:%M} New York has passed")
+
+
 @patch
 def _gate(self: PreTradeRisk, order: Order, inst: Instrument | None, state: TradingState) -> Denial | None:
     s = self._settings
@@ -189,6 +204,8 @@ def _gate(self: PreTradeRisk, order: Order, inst: Instrument | None, state: Trad
         return Denial(DenialCode.HALTED, "trading disabled (kill switch)")
     if inst is None:
         return Denial(DenialCode.UNKNOWN_INSTRUMENT, f"unknown instrument {order.instrument_id}")
+    if (d := _expired(inst, self.clock)) is not None:
+        return d
     if order.instrument_id in s.restricted_symbols:
         return Denial(DenialCode.RESTRICTED, f"{order.instrument_id} is on the restricted list")
     if not self.in_session():

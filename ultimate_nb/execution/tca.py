@@ -125,7 +125,7 @@ def tca(
     parts = {"delay": s * X * (P0 - Pd), "impact": s * float(qj @ (pj - mj)), "timing": s * float(qj @ (mj - P0)),
              "opportunity": s * (X - x) * (PT - P0), "fees": fees}
     total = s * (float(qj @ pj) - x * Pd) + s * (X - x) * (PT - Pd) + fees
-    return _summary(parent, s, X, x, Pd, P0, PT, parts, total, f, qj, pj, mj, _rows(trades), t0, tT)
+    return _summary(parent, s, X, x, Pd, P0, PT, parts, total, f, qj, pj, mj, trades_frame(trades), t0, tT)
 
 # %% ../../nbs/70_execution/07_tca.ipynb #5e93917d
 def _summary(parent, s, X, x, Pd, P0, PT, parts, total, f, qj, pj, mj, trades, t0, tT) -> dict[str, Any]:

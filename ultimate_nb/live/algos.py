@@ -6,15 +6,18 @@ to the order events of its children; `stop` unsubscribes it. Children go through
 order path (`TradingSystem.submit_order`: pre-trade risk, OMS, broker) as limit orders with
 `strategy_id` = `AlgoSettings.strategy_id` and client order ids `<parent_id>-<n>`, so the OMS holds
 every child and its fills. Parent orders are journaled like orders, write-ahead, on stream
-`"algos"`: `ParentCreated` (the checked parameters), `ParentAmended`, `ParentCancelled`,
-`ParentFinished`. A restart rebuilds each working parent from those records and takes its filled
+`"algos"`: `ParentCreated` (the checked parameters and the quote then), `ParentAmended`,
+`ParentCancelled`, `ParentFinished` (with the quote then), and `ParentDecided` (the first quote of a
+parent created before any). A restart rebuilds each working parent from those records and takes its filled
 quantity, average price and live children from the OMS (children `<parent_id>-1`, `-2`, ... until the
 first unknown id), so filled quantity is never sent again and the child numbers go on. Market hours
 come from an `exchange_calendars` calendar (`"auto"`: XNYS when the book enforces market hours or
 trades on Alpaca, else `"24/7"`, the simulators' clock). Every change of a parent is published on
 the bus as an `AlgoProgress`, which the WebSocket streams. A bad event or an action that fails is
 counted in `dropped`, logged once per reason, and the loop goes on; bad requests raise `ValueError`
-naming the field (422 over REST).
+naming the field (422 over REST). Each parent keeps a bounded record of the market over its life
+and of its fills, from which `AlgoDesk.tca` costs it with `execution.tca` (see "Transaction-cost
+analysis" for the bounds and what a restart loses).
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/algos.html.md"""
 
@@ -25,9 +28,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+import numpy as np
+import pandas as pd
 from fastapi import APIRouter, HTTPException
 from fastcore.basics import patch
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,13 +47,15 @@ from ultimate_nb.execution.algos import (
     AlgoParams, ChildOrder, ParentState, VolumeProfile, _Child, _learned, cancel_parent, decide, new_parent,
     on_child_done, on_child_fill,
 )
+from ..execution import tca as xtca
+from ..execution.oms import STREAM as ORDERS_STREAM
 from ..execution.oms import OMSHalted
 from .api import ErrorBody, UnprocessableBody
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'STREAM', 'AlgoProgress', 'AlgoDesk', 'AlgoRequest']
+__all__ = ['log', 'STREAM', 'TCA_MAX_KEPT', 'TCA_MAX_TAPE', 'AlgoProgress', 'AlgoDesk', 'ParentTape', 'AlgoRequest']
 
 # %% ../../nbs/90_live/09_algos.ipynb #54ffc93c
 from ..core.config import AlgoSettings   # defined with the other settings sections
@@ -94,6 +102,12 @@ class AlgoDesk:
         self._n = 0                                      # parents ever created in this journal
         self.dropped: Counter = Counter()
         self.stream_types = {"AlgoProgress": AlgoProgress}
+        # TCA: what each kept parent saw (see "Transaction-cost analysis"); AlgoSettings.tca_max_kept and
+        # tca_max_tape when the settings carry them, else the module's defaults
+        self.tca_max_kept = int(getattr(self.settings, "tca_max_kept", TCA_MAX_KEPT))
+        self.tca_max_tape = int(getattr(self.settings, "tca_max_tape", TCA_MAX_TAPE))
+        self.tapes: dict[str, ParentTape] = {}          # working and kept finished parents, oldest first
+        self._quote: dict[str, Quote] = {}               # last quote per instrument
 
     @classmethod
     def from_settings(cls, system: Any, section: AlgoSettings) -> AlgoDesk | None:
@@ -168,9 +182,12 @@ def create(
     pid = f"algo-{self._n + 1}"
     st = new_parent(pid, p, now, self.calendar, self.profile())
     p = replace(p, start_ns=st.start_ns)
-    sys_.journal.append(STREAM, "ParentCreated", {"parent_id": pid, "params": p.to_record()}, now)
+    q = self._quote.get(instrument_id)
+    dec = None if q is None else [q.ts_event, q.bid, q.ask]
+    sys_.journal.append(STREAM, "ParentCreated", {"parent_id": pid, "params": p.to_record(), "decision": dec}, now)
     self._n += 1
     self.parents[pid], self.created_ns[pid] = st, now
+    self.tapes[pid] = ParentTape(st, now, dec, self.tca_max_tape)
     log.info("parent created id=%s algo=%s %s %d %s end_ns=%d", pid, p.algo.value, p.side.name, p.qty,
              instrument_id, p.end_ns)
     return self._publish(st)
@@ -227,10 +244,14 @@ def _working(self: AlgoDesk, parent_id: str) -> ParentState:
 @patch
 def on_market(self: AlgoDesk, ev: Any) -> None:
     "Feed a quote, print or bar to the parents of its instrument and carry out their decisions."
+    if type(ev) is Quote:
+        self._quote[ev.instrument_id] = ev
     if not self.parents:
         return
     for st in [s for s in self.parents.values() if s.p.instrument_id == ev.instrument_id]:
         try:
+            if (tape := self.tapes.get(st.parent_id)) is not None:
+                self._record(tape, ev)
             acts = decide(st, ev)
             if acts:
                 self._act(st, acts)
@@ -238,6 +259,16 @@ def on_market(self: AlgoDesk, ev: Any) -> None:
                 self._after(st)
         except Exception as e:            # one bad event or parent never stops the loop
             self._drop(type(e).__name__, f"parent={st.parent_id} event={type(ev).__name__} {e}")
+
+
+@patch
+def _record(self: AlgoDesk, tape: ParentTape, ev: Any) -> None:
+    "Put a market event on a parent's tape; journal the decision quote of a parent created before any quote."
+    undecided = tape.decision is None
+    tape.on_market(ev)
+    if undecided and tape.decision is not None:
+        self.system.journal.append(STREAM, "ParentDecided", {"parent_id": tape.st.parent_id,
+                                                             "decision": list(tape.decision)}, ev.ts_event)
 
 
 @patch
@@ -270,6 +301,8 @@ def on_order(self: AlgoDesk, ev: Any) -> None:
         return
     if type(ev) is OrderFilled:
         on_child_fill(st, ev.client_order_id, ev.qty, ev.price)
+        if (tape := self.tapes.get(pid)) is not None:
+            tape.on_fill(ev, self._venue(ev), self._quote.get(ev.instrument_id))
     else:
         on_child_done(st, ev.client_order_id)
         if type(ev) is OrderDenied:
@@ -289,9 +322,14 @@ def on_order(self: AlgoDesk, ev: Any) -> None:
 def _after(self: AlgoDesk, st: ParentState) -> dict[str, Any]:
     "Journal a parent that is done and move it to `finished`; return its progress."
     if st.done and st.parent_id in self.parents:
-        now = self.system.now_ns()
+        now, q = self.system.now_ns(), self._quote.get(st.p.instrument_id)
+        end = None if q is None else [q.ts_event, q.bid, q.ask]
         self.system.journal.append(STREAM, "ParentFinished", {"parent_id": st.parent_id, "status": st.status,
-                                                              "filled": st.filled, "avg_price": st.avg_price}, now)
+                                                              "filled": st.filled, "avg_price": st.avg_price,
+                                                              "end": end}, now)
+        if (tape := self.tapes.get(st.parent_id)) is not None:
+            tape.finish(end)
+            self._bound_tapes()
         del self.parents[st.parent_id]
         log.info("parent finished id=%s status=%s filled=%d/%d avg_price=%s", st.parent_id, st.status, st.filled,
                  st.p.qty, st.avg_price)
@@ -358,22 +396,31 @@ def _recover(self: AlgoDesk) -> int:
     "Rebuild the parents from the journal and their fills and live children from the OMS; return how many work on."
     made: dict[str, tuple[AlgoParams, int]] = {}
     cancelled: set[str] = set()
+    created: dict[str, tuple[int, list | None]] = {}      # parent -> (journal seq, decision quote)
     for e in self.system.journal.read(stream=STREAM):
         pid = e.payload["parent_id"]
         if e.type == "ParentCreated":
             made[pid] = (AlgoParams(**e.payload["params"]), e.ts_ns)
+            created[pid] = (e.seq, e.payload.get("decision"))
             self._n += 1
         elif e.type == "ParentAmended" and pid in made:
             made[pid] = (replace(made[pid][0], **e.payload["changes"]), made[pid][1])
         elif e.type == "ParentCancelled":
             cancelled.add(pid)
+        elif e.type == "ParentDecided" and pid in created:
+            created[pid] = (created[pid][0], e.payload["decision"])
         elif e.type == "ParentFinished" and pid in made:
             st = self._rebuild(pid, *made.pop(pid))
             st.done, st.status = True, e.payload["status"]
             self.finished[pid] = self._summary(st)
+            self._restore_tape(st, created[pid][1], True, e.payload.get("end"))
+            self._bound_tapes()
     for pid, (p, ts) in made.items():
         st = self.parents[pid] = self._rebuild(pid, p, ts)
-        log.info("parent resumed id=%s filled=%d/%d working=%d children=%d", pid, st.filled, p.qty, st.live_qty,
+        self._restore_tape(st, created[pid][1])
+    self._restore_fills({pid: created[pid][0] for pid in self.tapes})
+    for pid, st in list(self.parents.items()):
+        log.info("parent resumed id=%s filled=%d/%d working=%d children=%d", pid, st.filled, st.p.qty, st.live_qty,
                  st.n_children)
         if pid in cancelled:
             self._act(st, cancel_parent(st))
@@ -402,6 +449,211 @@ def _rebuild(self: AlgoDesk, pid: str, p: AlgoParams, created_ns: int) -> Parent
     if st.filled >= p.qty:
         st.done, st.status = True, "filled"
     return st
+
+# %% ../../nbs/90_live/09_algos.ipynb #000c8eca
+TCA_MAX_KEPT = 50          # finished parents whose TCA the desk keeps, the oldest dropped first
+TCA_MAX_TAPE = 20_000      # quotes, and as many prints, kept per parent: the last ones
+
+
+class _Ring:
+    "The last `cap` rows of (ts ns, a, b) in NumPy arrays (24 bytes a row), grown by doubling up to `cap`."
+    __slots__ = ("cap", "n", "ts", "v")
+
+    def __init__(self, cap: int):
+        if cap < 1:
+            raise ValueError(f"cap must be >= 1, was {cap}")
+        self.cap, self.n, k = cap, 0, min(cap, 256)
+        self.ts, self.v = np.empty(k, np.int64), np.empty((k, 2))
+
+    def add(self, ts: int, a: float, b: float) -> None:
+        i = self.n % self.cap
+        if i == len(self.ts):                            # not full yet: grow
+            k = min(2 * i, self.cap)
+            self.ts = np.concatenate([self.ts, np.empty(k - i, np.int64)])
+            self.v = np.concatenate([self.v, np.empty((k - i, 2))])
+        self.ts[i] = ts
+        self.v[i, 0] = a
+        self.v[i, 1] = b
+        self.n += 1
+
+    @property
+    def dropped(self) -> int:
+        "Rows dropped to stay within `cap`."
+        return max(0, self.n - self.cap)
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray]:
+        "Return (ts, values) of the kept rows, oldest first."
+        if self.n <= self.cap:
+            return self.ts[:self.n], self.v[:self.n]
+        k = self.n % self.cap
+        return np.concatenate([self.ts[k:], self.ts[:k]]), np.concatenate([self.v[k:], self.v[:k]])
+
+# %% ../../nbs/90_live/09_algos.ipynb #20252aee
+class ParentTape:
+    "What TCA needs of one parent: decision and arrival quotes, a bounded tape of its instrument, its fills."
+
+    def __init__(
+        self,
+        st: ParentState,                 # the parent (kept: amendments of qty and start show)
+        created_ns: int,                 # when the parent was created (the book's clock), ns since epoch
+        decision: list | None,           # the quote then: [ts, bid, ask], or None before any quote
+        cap: int,                        # quotes, and as many prints, kept
+        partial: str | None = None,      # why the tape is incomplete (a restart), None when it is whole
+    ):
+        self.st, self.created_ns, self.finished, self.partial = st, created_ns, False, partial
+        self.quotes, self.trades = _Ring(cap), _Ring(cap)
+        self.decision = self.arrival = None if decision is None else tuple(decision)
+        self.anchors: list[tuple] = []   # the quotes met by fills, and the end quote
+        self.fills: list[tuple] = []     # (ts, qty, price, fee, venue)
+        self.last_ns = -1 if decision is None else decision[0]    # the latest market time seen
+
+    def on_market(self, ev: Any) -> None:
+        "Record a quote or print of the parent's instrument."
+        if type(ev) is Quote:
+            q = (ev.ts_event, ev.bid, ev.ask)
+            self.quotes.add(*q)
+            if self.decision is None:                    # created before any quote: the first one decides
+                self.decision = q
+            if ev.ts_event <= self.st.start_ns or self.arrival is None:
+                self.arrival = q
+        elif type(ev) is Trade:
+            self.trades.add(ev.ts_event, ev.price, ev.size)
+        else:
+            return
+        self.last_ns = max(self.last_ns, ev.ts_event)
+
+    def on_fill(self, ev: OrderFilled, venue: str, quote: Quote | None) -> None:
+        "Record a child's fill and the quote it met."
+        self.fills.append((ev.ts_event, ev.qty, ev.price, ev.fee, venue))
+        self.last_ns = max(self.last_ns, ev.ts_event)
+        if quote is not None and quote.ts_event <= ev.ts_event:
+            a = (quote.ts_event, quote.bid, quote.ask)
+            if not self.anchors or self.anchors[-1] != a:
+                self.anchors.append(a)
+
+    def finish(self, end: list | None) -> None:
+        "Close the tape when the parent is done; `end` is the last quote then."
+        self.finished = True
+        if end is not None:
+            self.anchors.append(tuple(end))
+            self.last_ns = max(self.last_ns, end[0])
+
+# %% ../../nbs/90_live/09_algos.ipynb #32e024e4
+@patch
+def inputs(self: ParentTape) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    "Return `execution.tca.tca`'s (parent, fills, quotes, trades) of the tape, up to the last market time seen."
+    st, inst = self.st, self.st.p.instrument_id
+    if self.decision is None:
+        raise ValueError(f"no quote of {inst} seen since parent {st.parent_id} was created")
+    td = self.decision[0]
+    t0 = td if st.start_ns <= self.created_ns else max(st.start_ns, td)     # a scheduled start: arrival later
+    parent = {"parent_id": st.parent_id, "instrument_id": inst, "side": int(st.p.side), "qty": st.p.qty,
+              "decision_ts": td, "arrival_ts": t0, "end_ts": max(self.last_ns, t0),
+              "decision_price": (self.decision[1] + self.decision[2]) / 2}
+    qt, qv = self.quotes.rows()
+    extra = [self.decision, self.arrival, *self.anchors]
+    quotes = pd.DataFrame({"ts": np.concatenate([qt, np.array([a[0] for a in extra], np.int64)]),
+                           "instrument_id": inst,
+                           "bid": np.concatenate([qv[:, 0], [a[1] for a in extra]]),
+                           "ask": np.concatenate([qv[:, 1], [a[2] for a in extra]])})
+    tt, tv = self.trades.rows()
+    trades = pd.DataFrame({"ts": tt, "instrument_id": inst, "price": tv[:, 0], "size": tv[:, 1]})
+    fills = pd.DataFrame(self.fills, columns=["ts", "qty", "price", "fee", "venue"])
+    fills.insert(0, "parent_id", st.parent_id)
+    return parent, fills, quotes.sort_values("ts", kind="stable"), trades
+
+
+@patch
+def about(self: ParentTape) -> dict[str, Any]:
+    "Return the parent's algo and status and what the tape holds: kept and dropped rows, and why it is partial."
+    why = [self.partial] if self.partial else []
+    if self.quotes.dropped or self.trades.dropped:
+        why.append(f"the tape kept the last {self.quotes.cap} quotes and prints, dropping {self.quotes.dropped} "
+                   f"quotes and {self.trades.dropped} prints: VWAP and participation cover the prints kept")
+    first = self.quotes.rows()[0]
+    return {"algo": self.st.p.algo.value, "status": self.st.status,
+            "tape": {"quotes": min(self.quotes.n, self.quotes.cap), "trades": min(self.trades.n, self.trades.cap),
+                     "quotes_dropped": self.quotes.dropped, "trades_dropped": self.trades.dropped,
+                     "from_ns": int(first[0]) if len(first) else None, "max_tape": self.quotes.cap},
+            "partial": bool(why), "partial_reason": "; ".join(why) or None}
+
+# %% ../../nbs/90_live/09_algos.ipynb #7215c217
+@patch
+def _venue(self: AlgoDesk, ev: OrderFilled) -> str:
+    "Return the venue of a fill: after '@' in its id (book mode), else the broker's kind."
+    return ev.fill_id.rpartition("@")[2] if "@" in ev.fill_id else self.system.settings.broker.kind
+
+
+@patch
+def _bound_tapes(self: AlgoDesk) -> None:
+    "Drop the oldest finished parents' tapes beyond `tca_max_kept`."
+    done = [pid for pid, t in self.tapes.items() if t.finished]
+    for pid in done[:max(0, len(done) - self.tca_max_kept)]:
+        del self.tapes[pid]
+
+
+@patch
+def _restore_tape(self: AlgoDesk, st: ParentState, decision: list | None, finished: bool = False,
+                  end: list | None = None) -> None:
+    "Reopen the tape of a parent found in the journal at restart (partial: the market before it is lost)."
+    why = ("finished before this process started: no tape of the market, fills measured against the decision "
+           "quote (impact and timing split approximately), no VWAP") if finished else (
+           "working across a restart: the tape starts at the restart, fills before it are measured against "
+           "the last quote kept before them (impact and timing split approximately), VWAP and participation "
+           "cover the prints since the restart")
+    tape = self.tapes[st.parent_id] = ParentTape(st, self.created_ns[st.parent_id], decision, self.tca_max_tape, why)
+    if finished:
+        tape.finish(end)
+
+
+@patch
+def _restore_fills(self: AlgoDesk, first_seq: dict[str, int]) -> None:
+    "Give the kept tapes their children's fills from the OMS journal, read from the oldest parent's record on."
+    if not first_seq:
+        return
+    for ev in self.system.journal.events(from_seq=min(first_seq.values()), stream=ORDERS_STREAM):
+        if type(ev) is OrderFilled and (t := self.tapes.get(ev.client_order_id.rpartition("-")[0])) is not None:
+            t.on_fill(ev, self._venue(ev), None)
+
+# %% ../../nbs/90_live/09_algos.ipynb #ae378f6e
+def _clean(v: Any) -> Any:
+    "Return `v` as JSON carries it: NumPy scalars as Python ones, NaN and infinities as None."
+    v = v.item() if isinstance(v, np.generic) else v
+    return None if isinstance(v, float) and not np.isfinite(v) else v
+
+
+@patch
+def tca(self: AlgoDesk, parent_id: str) -> dict[str, Any]:
+    "Return the TCA of a kept parent (`execution.tca.tca` on its tape), its algo, status and tape; JSON-ready."
+    tape = self.tapes.get(parent_id)
+    if tape is None:
+        raise KeyError(parent_id)
+    out = xtca.tca(*tape.inputs()) | tape.about()
+    return {k: _clean(v) for k, v in out.items()}
+
+
+@patch
+def tca_report(self: AlgoDesk) -> pd.DataFrame:
+    "Return the TCA frame (`execution.tca.tca_report`) of the kept parents, oldest first, with algo, status, partial."
+    frames = []
+    for tape in self.tapes.values():
+        try:
+            inp = tape.inputs()
+        except ValueError:                  # no quote yet: nothing to cost
+            continue
+        a = tape.about()
+        frames.append(xtca.tca_report([inp[0]], *inp[1:]).assign(algo=a["algo"], status=a["status"],
+                                                                 partial=a["partial"]))
+    if not frames:
+        return pd.DataFrame(columns=["parent_id"]).set_index("parent_id")
+    out = pd.concat(frames)
+    ven, some = [c for c in out if c.startswith("venue_")], out.filled > 0
+    out.loc[some, ven] = out.loc[some, ven].fillna(0.0)       # a venue one parent never used
+    return out
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _clean(v) for k, v in r.items()} for r in df.reset_index().to_dict("records")]
 
 # %% ../../nbs/90_live/09_algos.ipynb #a26152e9
 class AlgoRequest(BaseModel):
@@ -436,6 +688,8 @@ _RESP = {401: {"model": ErrorBody, "description": "Missing or wrong bearer token
          409: {"model": ErrorBody, "description": "The parent order is no longer working"},
          422: {"model": UnprocessableBody, "description": "Invalid request: the field is named"},
          503: {"model": ErrorBody, "description": "The book is halted"}}
+_TCA_RESP = {401: _RESP[401], 404: {"model": ErrorBody, "description": "Unknown parent order, or its TCA is no longer kept"},
+             409: {"model": ErrorBody, "description": "No quote of the instrument seen yet"}}
 
 # %% ../../nbs/90_live/09_algos.ipynb #4633a163
 @patch
@@ -457,6 +711,20 @@ def routes(self: AlgoDesk, auth: list) -> APIRouter:
     @r.get("/api/v1/algos", dependencies=auth, responses=resp(401))
     async def list_algos():
         return {"algos": self.summaries()}
+
+    @r.get("/api/v1/algos/tca", dependencies=auth, responses=resp(401))
+    async def tca_all():
+        return {"tca": _records(self.tca_report()), "max_kept": self.tca_max_kept, "max_tape": self.tca_max_tape}
+
+    @r.get("/api/v1/algos/{parent_id}/tca", dependencies=auth, responses=_TCA_RESP)
+    async def tca_one(parent_id: str):
+        if parent_id not in self.tapes:
+            kept = "is no longer kept" if parent_id in self.finished else "is unknown"
+            raise HTTPException(404, f"TCA of parent_id {parent_id!r}: the parent {kept}")
+        try:
+            return self.tca(parent_id)
+        except ValueError as e:
+            raise HTTPException(409, str(e)) from None
 
     @r.get("/api/v1/algos/{parent_id}", dependencies=auth, responses=resp(401, 404))
     async def get_algo(parent_id: str):

@@ -24,9 +24,11 @@ from fastcore.basics import patch
 
 from ..core.config import HedgingSettings
 from ..core.events import AssetClass, Bar, Instrument, Order, OrderSide, OrderStatus, Quote
+from ..data.chain import listed_expiries, ny_date, parse_occ, strike_step
 from ..execution.hedging import (YEAR_NS, HedgeDecision, HedgePolicy, HedgingEngine, _as_positions, _bs,
                                            _count, _pos, _vol, expiry_ns, option_greeks)
 from .strategy import Strategy
+from ..options.greeks import implied_vol
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +41,53 @@ class GammaScalper(Strategy):
 
     def __init__(
         self,
-        call: Instrument,                  # the straddle's call
-        put: Instrument,                   # its put: same underlying, strike and expiry
-        contracts: int = 1,                # straddles bought, > 0
-        vol: float = 0.2,                  # implied vol of the hedge ratios
-        policy: HedgePolicy | None = None, # default: delta on time, every bar (interval 1 s)
+        call: Instrument | str | None = None,  # the straddle's call: an instrument or an OCC symbol
+        put: Instrument | str | None = None,   # its put: same underlying, strike and expiry
+        contracts: int = 1,                    # straddles bought, > 0
+        vol: float | None = None,              # implied vol of the hedge ratios; None: the straddle's at purchase
+        policy: HedgePolicy | Mapping | None = None,  # default: delta on time, every bar (interval 1 s)
         strategy_id: str = "gamma_scalp",
+        underlying: str | None = None,         # without call/put: the straddle nearest the money ...
+        days: float = 30.0,                    # ... on the listed expiry nearest this many days ahead
+        rate: float = 0.025,                   # rate of the implied vol at purchase (the chains' `ChainConfig.r`)
     ):
         super().__init__()
+        self.contracts, self.strategy_id = _count("contracts", contracts), strategy_id
+        self.vol = None if vol is None else float(_pos("vol", vol))
+        self.days, self.rate = float(_pos("days", days)), float(rate)
+        if isinstance(policy, Mapping):
+            policy = HedgePolicy(**{k: tuple(v) if k == "targets" else v for k, v in policy.items()})
+        self.engine = HedgingEngine(policy or HedgePolicy(rebalance="time", interval_s=1.0))
+        if call is None and put is None:
+            if not isinstance(underlying, str) or not underlying:
+                raise ValueError(f"give call and put (instruments or OCC symbols) or an underlying, was {underlying!r}")
+            self.call = self.put = None
+            self.underlying = underlying.strip().upper()
+        elif call is None or put is None:
+            raise ValueError(f"call and put must both be given, was {call!r} and {put!r}")
+        else:
+            self.call, self.put = call, put
+            if isinstance(call, Instrument) and isinstance(put, Instrument):
+                self._check_pair(call, put)
+            self.underlying = call.underlying if isinstance(call, Instrument) else parse_occ(call)[0]
+        self.symbols = (self.underlying,) + tuple(i.symbol for i in (self.call, self.put) if isinstance(i, Instrument))
+        self.decisions: list[HedgeDecision] = []
+        self.opened = False
+        self.opened_at: dict[str, Any] = {}            # ts_ns, spot, vol, prices of the purchase
+
+    @staticmethod
+    def _check_pair(call: Instrument, put: Instrument) -> None:
         if (call.asset_class, put.asset_class) != (AssetClass.OPTION, AssetClass.OPTION) or \
                 (call.right.value, put.right.value) != ("call", "put") or \
                 (call.underlying, call.strike, call.expiry) != (put.underlying, put.strike, put.expiry):
             raise ValueError(f"call and put must be a call and a put of one underlying, strike and expiry, "
                              f"was {call.symbol!r} and {put.symbol!r}")
-        self.call, self.put, self.contracts = call, put, _count("contracts", contracts)
-        self.vol, self.strategy_id, self.underlying = float(_pos("vol", vol)), strategy_id, call.underlying
-        self.symbols = (self.underlying, call.symbol, put.symbol)
-        self.engine = HedgingEngine(policy or HedgePolicy(rebalance="time", interval_s=1.0))
-        self.decisions: list[HedgeDecision] = []
-        self.opened = False
+
+    def on_start(self, ctx: Any) -> None:
+        "Resolve OCC symbols through the book (`system.resolve_instrument`)."
+        super().on_start(ctx)
+        if isinstance(self.call, str):
+            self._resolve(self.call, self.put)
 
     def on_bar(self, bar: Bar) -> None:
         "Open the straddle at the first bar of the underlying, then hedge its delta."
@@ -66,16 +96,57 @@ class GammaScalper(Strategy):
 
 # %% ../../nbs/90_live/14_hedging.ipynb #f95fbba9
 @patch
+def _resolve(self: GammaScalper, call: str, put: str) -> None:
+    "List the straddle's OCC symbols in the book and keep its instruments."
+    system = getattr(self.ctx, "system", None)
+    if system is None:
+        raise ValueError(f"strategy {self.strategy_id}: OCC symbols need a book that lists them (ctx.system)")
+    c, p = system.resolve_instrument(call), system.resolve_instrument(put)
+    self._check_pair(c, p)
+    self.call, self.put = c, p
+    self.symbols = (self.underlying, c.symbol, p.symbol)
+
+
+@patch
+def _choose(self: GammaScalper, ts_ns: int, spot: float) -> None:
+    "Pick the straddle by the rule: listed expiry nearest `days` ahead (after today), strike nearest `spot`."
+    today = ny_date(ts_ns)
+    exps = [d for d in listed_expiries(today) if d > today]
+    exp = min(exps, key=lambda d: (abs((d - today).days - self.days), d))
+    step = strike_step(spot)
+    k = round(spot / step) * step
+    self._resolve(*(Instrument.option(self.underlying, k, exp, r).symbol for r in ("call", "put")))
+
+
+@patch
+def _purchase_vol(self: GammaScalper, ts_ns: int, spot: float) -> float:
+    "Return the straddle's implied vol from its marks now (mean of call and put); 0.2 without marks."
+    mark = getattr(self.ctx, "mark", None)
+    px = [mark(i.symbol) if mark else None for i in (self.call, self.put)]
+    if any(p is None or not p > 0 for p in px):
+        return 0.2
+    T = max(expiry_ns(self.call.expiry) - ts_ns, 1) / YEAR_NS
+    iv = implied_vol(np.array(px, float), spot, self.call.strike, T, self.rate, 0.0, np.array([1.0, -1.0]))
+    iv = iv[np.isfinite(iv) & (iv > 0)]
+    return float(iv.mean()) if iv.size else 0.2
+
+
+@patch
 def step(self: GammaScalper, ts_ns: int, spot: float) -> HedgeDecision:
     "Buy the straddle if not done yet, then send the engine's hedge of its delta; return the decision."
     ctx, sid, u = self.ctx, self.strategy_id, self.underlying
     if ctx is None:
         raise RuntimeError(f"strategy {sid} was not started")
     if not self.opened:
+        if self.call is None:
+            self._choose(ts_ns, spot)
+        if self.vol is None:
+            self.vol = self._purchase_vol(ts_ns, spot)
         for inst in (self.call, self.put):
             ctx.submit(Order(f"{sid}-open-{inst.symbol.replace(' ', '')}", inst.symbol, OrderSide.BUY,
                              self.contracts, strategy_id=sid, ts_init=ts_ns))
         self.opened = True
+        self.opened_at = {"ts_ns": ts_ns, "spot": spot, "vol": self.vol}
     pos = [(i, ctx.position(i.symbol, sid)) for i in (self.call, self.put)]
     d, = self.engine.decide(pos, {u: spot}, self.vol, ts_ns, {u: ctx.position(u, sid)})
     if not ctx.open_orders(u, sid):
@@ -108,9 +179,12 @@ class HedgingDesk:
         system: Any,                                      # the book (live.system.TradingSystem)
         settings: HedgingSettings | None = None,          # the settings section
         positions: Callable[[Any], Iterable[Any]] | None = None,   # system -> option positions
-        vols: Callable[[Any], Mapping[str, float] | float] | None = None,  # system -> vols; None: settings.vol
+        vols: Callable[[Any], Mapping[str, float] | float] | None = None,  # system -> vols; None: chains or settings.vol
     ):
         self.system, self.settings = system, settings or HedgingSettings()
+        if vols is None and getattr(system, "chains", None) is not None:
+            from ultimate_nb.live.options import chain_vols       # the chain desk's ATM implied vols
+            vols = chain_vols
         self.positions, self.vols = positions or _book_positions, vols
         hedge = {}
         for u, sym in self.settings.hedge_options.items():
@@ -154,6 +228,8 @@ def check(self: HedgingDesk, now_ns: int | None = None) -> list[dict[str, Any]]:
         vols = self.settings.vol if self.vols is None else self.vols(sys_)
         unders = {(p[0] if isinstance(p, tuple) else p["instrument"] if isinstance(p, Mapping) else p.instrument).underlying
                   for p in pos}
+        if isinstance(vols, Mapping):                 # an underlying the source has no vol for: settings.vol
+            vols = {**{u: self.settings.vol for u in unders}, **vols}
         holdings = {u: sys_.position(u) for u in unders}
         decisions = self.engine.decide(pos, sys_.marks, vols, now, holdings)
     except Exception as e:            # a bad input never stops the loop; it is journaled and counted

@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'list_option', 'option_instrument', 'settlement_for', 'early_exercise_decision', 'OptionPosition',
-           'option_positions', 'position_greeks', 'MarksSnapshot', 'snapshot_marks', 'explain_pnl', 'OptionsDesk']
+           'option_positions', 'position_greeks', 'MarksSnapshot', 'snapshot_marks', 'explain_pnl', 'OptionsDesk',
+           'chain_vols']
 
 # %% ../../nbs/90_live/12_options.ipynb #e73e229c
 from ..core.config import OptionsSettings   # defined with the other settings sections
@@ -492,3 +493,25 @@ def routes(self: OptionsDesk, auth: list) -> APIRouter:
     async def option_positions_route():
         return self.report()
     return r
+
+# %% ../../nbs/90_live/12_options.ipynb #0b37e7d6
+def chain_vols(
+    system: Any,            # the book (live.system.TradingSystem); its `chains` desk
+    days: float = 30.0,     # the expiry nearest this many days ahead
+) -> dict[str, float]:      # underlying -> ATM implied vol (decimal); valued chains only
+    "Return each chain underlying's at-the-money mid implied vol from its chain's last valuation."
+    out: dict[str, float] = {}
+    desk = getattr(system, "chains", None)
+    for u, chain in ({} if desk is None else desk.chains).items():
+        a = chain.last
+        if a is None or not len(a["T"]):
+            continue
+        T, iv, k = a["T"], a["iv_mid"], np.abs(a["k"])
+        ok = (T > 0) & np.isfinite(iv) & (iv > 0)
+        if not ok.any():
+            continue
+        t = T[ok][np.argmin(np.abs(T[ok] - days / 365.0))]
+        rows = ok & (T == t)
+        atm = rows & (k == k[rows].min())
+        out[u] = float(iv[atm].mean())
+    return out

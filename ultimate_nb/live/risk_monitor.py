@@ -5,15 +5,18 @@ Conventions: `RiskMonitor` is a desk (`TradingSystem.add_desk`). `start` reads t
 `system.instruments`), then subscribes to `OrderFilled` and `Quote`. A fill re-risks the underlying it
 touched at once; a quote re-risks its underlying only when its mark moved more than `move_threshold`
 (relative) since that underlying was last risked, and at most every `min_interval_ms` of event time.
-Only the touched underlying's Greeks are recomputed (`options.greeks.bs_greeks`, vectorised over its
-options); the book's figures are sums over underlyings. Every re-risk computes Greeks, P&L, exposure and
+Only the touched underlying is re-risked: its contracts' fixed terms (strike, expiry, right, multiplier)
+are cached as arrays (`UnderlyingBook`), a fill only sets the quantities of the filled instrument, and one
+compiled pass (`agg_greeks_nb`) implies each option's vol from its mark and sums its Greeks; the book's
+figures are sums over underlyings. Every re-risk computes Greeks, P&L, exposure and
 the delta-gamma-vega VaR; the full revaluation (historical and Monte Carlo VaR/ES, the `risk.stress`
 scenarios, Reg T and portfolio margin) runs at most every `full_interval_ms`. Units: money in the book's
 currency; delta in shares of the underlying, `dollar_delta` = delta x spot, `gamma_1pct` = dollar gamma
 for a 1% move, `vega_1pt` per vol point, `theta_1d` per calendar day; time to expiry in years (ACT/365) to
 21:00 UTC of the expiry date. Options are European Black-Scholes-Merton at the rate `rate` with no
 dividend; an option's volatility is implied from its mark when the book has one, else the underlying's
-`market.vols`, else `default_vol`. VaR and ES are positive losses over one day at `alpha`. Scenarios: daily
+vol from `vols(system)` (by default the chain desk's ATM implied vol, `live.options.chain_vols`, when
+`market.chains` is on), else its `market.vols`, else `default_vol`. VaR and ES are positive losses over one day at `alpha`. Scenarios: daily
 returns of the real series that ship offline (`data.historical`: 20 S&P 500 stocks and the S&P 500 index,
 1999-2018); an underlying without its own series moves with the S&P 500. Implied vols shift in every
 scenario by `vol_beta` x the S&P 500's return, the slope of daily VIX changes on S&P 500 returns
@@ -37,6 +40,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import date, datetime, time as dtime, timezone
+from collections.abc import Mapping
 from typing import Any, Callable, Literal
 
 import numpy as np
@@ -49,18 +53,19 @@ from pydantic import Field, field_validator, model_validator
 
 from ..core.config import _Section
 from ..core.device import to_numpy
-from ..core.events import AssetClass, OrderFilled, Quote
+from ..core.events import SETTLEMENT_TYPES, AssetClass, OrderFilled, Quote
 from ..execution.pretrade import TradingState
-from ..options.greeks import bs_greeks, implied_vol
+from ..options.greeks import _iv_one, bs_greeks, implied_vol
 from ..risk.stress import SCENARIOS, estimate_betas, scenario_table
 from ..risk.var import cov_factor, var_es
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'INDEX_ALIASES', 'SECTORS', 'AGG', 'BUCKETS', 'UNASSIGNED', 'RiskPosition', 'risk_position', 'book_positions',
-           'shipped_history', 'series_for', 'Scenarios', 'make_scenarios', 'revalue_nb', 'revalue', 'years_to_expiry',
-           'expiry_bucket', 'position_greeks', 'reg_t_margin', 'pm_grid', 'RiskLimitBreached', 'RiskMonitor']
+__all__ = ['log', 'INDEX_ALIASES', 'SECTORS', 'AGG', 'BUCKETS', 'BUCKET_NAMES', 'UNASSIGNED', 'RiskPosition', 'risk_position',
+           'book_positions', 'shipped_history', 'series_for', 'Scenarios', 'make_scenarios', 'revalue_nb', 'revalue',
+           'years_to_expiry', 'expiry_bucket', 'position_greeks', 'sum_by_nb', 'agg_greeks_nb', 'UnderlyingBook',
+           'reg_t_margin', 'pm_grid', 'RiskLimitBreached', 'RiskMonitor', 'dg_pnl_nb', 'tail_var_es']
 
 # %% ../../nbs/90_live/13_risk_monitor.ipynb #9e4a159d
 from ..core.config import LEVELS, METRICS, STRATEGY_METRICS, RiskLimitSpec, RiskMonitorSettings  # the settings tree
@@ -192,22 +197,25 @@ def _ncdf(x):
 
 @njit(cache=True, parallel=True)
 def revalue_nb(
-    S0, R, V, uidx, lnK, K, sqT, mu, dq, dr, sigma, w, size, p0,
+    S0, R, V, start, lnK, K, sqT, mu, dr, sigma, w, size, p0,
 ):
-    "Return (m, u) option P&L per scenario and underlying; inputs per option are precomputed."
-    m, u, n = R.shape[0], R.shape[1], K.size
+    "Return (m, u) option P&L per scenario and underlying; options sorted by underlying, underlying k's are start[k]:start[k+1]."
+    m, u = R.shape
     out = np.zeros((m, u))
     for s in prange(m):
-        for j in range(n):
-            k = uidx[j]
+        for k in range(u):
             S = S0[k] * (1.0 + R[s, k])
-            v = max(sigma[j] + V[s, k], 0.0) * sqT[j]
-            if v > 0.0 and S > 0.0:
-                d1 = (math.log(S) - lnK[j] + mu[j]) / v + 0.5 * v
-                px = w[j] * (S * dq[j] * _ncdf(w[j] * d1) - K[j] * dr[j] * _ncdf(w[j] * (d1 - v)))
-            else:
-                px = max(w[j] * (S * dq[j] - K[j] * dr[j]), 0.0)
-            out[s, k] += size[j] * (px - p0[j])
+            lnS = math.log(S) if S > 0.0 else 0.0        # once per scenario and underlying, not per option
+            dv, acc = V[s, k], 0.0
+            for j in range(start[k], start[k + 1]):
+                v = max(sigma[j] + dv, 0.0) * sqT[j]
+                if v > 0.0 and S > 0.0:
+                    d1 = (lnS - lnK[j] + mu[j]) / v + 0.5 * v
+                    px = w[j] * (S * _ncdf(w[j] * d1) - K[j] * dr[j] * _ncdf(w[j] * (d1 - v)))
+                else:
+                    px = max(w[j] * (S - K[j] * dr[j]), 0.0)
+                acc += size[j] * (px - p0[j])
+            out[s, k] = acc
     return out
 
 # %% ../../nbs/90_live/13_risk_monitor.ipynb #b4108103
@@ -224,10 +232,13 @@ def revalue(
 ) -> np.ndarray:         # (m, u) P&L, currency
     "Return the full-revaluation P&L of options per scenario and underlying (BSM, no dividend)."
     Th = np.maximum(np.asarray(T, float) - horizon, 0.0)
-    f = lambda a: np.ascontiguousarray(a, dtype=np.float64)
-    return revalue_nb(f(S0), f(R), f(V), np.ascontiguousarray(uidx, dtype=np.int64), f(np.log(K)), f(K),
-                      f(np.sqrt(Th)), f(r * Th), f(np.ones_like(Th)), f(np.exp(-r * Th)), f(sigma), f(w),
-                      f(size), f(p0))
+    f = lambda a: np.ascontiguousarray(np.asarray(a, dtype=np.float64)[order])
+    uidx = np.asarray(uidx, dtype=np.int64)
+    order = np.argsort(uidx, kind="stable")                  # each underlying's options together
+    start = np.searchsorted(uidx[order], np.arange(len(S0) + 1)).astype(np.int64)
+    return revalue_nb(np.ascontiguousarray(S0, dtype=np.float64), np.ascontiguousarray(R, dtype=np.float64),
+                      np.ascontiguousarray(V, dtype=np.float64), start, f(np.log(K)), f(K), f(np.sqrt(Th)),
+                      f(r * Th), f(np.exp(-r * Th)), f(sigma), f(w), f(size), f(p0))
 
 # %% ../../nbs/90_live/13_risk_monitor.ipynb #59d69e6a
 AGG = ("value", "delta", "gamma", "vega", "theta", "vanna", "vomma", "dollar_delta", "gross")
@@ -295,6 +306,142 @@ def _implied(positions, opt, spot, K, T, w, rate, marks, sigma) -> np.ndarray:
     iv = implied_vol(np.nan_to_num(px, nan=-1.0), spot, K[opt], T[opt], rate, 0.0, w[opt])
     return np.where(np.isfinite(iv) & (iv > 0), iv, fallback)
 
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #2734fa20
+_IV_REUSE_T = 1.0 / (365.0 * 86_400.0)   # an implied vol is reused for the same mark and spot within 1 s
+
+
+@njit(cache=True)
+def sum_by_nb(idx, M, k):
+    "Return the (k, M.shape[1]) sums of the rows of `M` by group index `idx` (serial: no BLAS threads)."
+    out = np.zeros((k, M.shape[1]))
+    for i in range(M.shape[0]):
+        for j in range(M.shape[1]):
+            out[idx[i], j] += M[i, j]
+    return out
+
+
+@njit(cache=True)
+def agg_greeks_nb(
+    S, K, T, w, opt, size, mark, r,   # spot; per row: strike, years, +1/-1, is-option, size, mark (NaN: none)
+    sigma,                            # (n,) fallback vols in, the vols used out
+    cache,                            # (n, 4) last (mark, spot, T, implied vol) per row: an unchanged one is reused
+    px,                               # (n,) unit values out
+    M,                                # (n, len(AGG)) out: value, delta, gamma, vega, theta, vanna, vomma, $delta, gross
+):
+    "Write the value and Greeks of n positions of one underlying (BSM, no dividend), vols implied from marks."
+    for i in range(K.shape[0]):
+        z = size[i]
+        if not opt[i]:
+            px[i] = S
+            M[i, 0], M[i, 1], M[i, 7], M[i, 8] = z * S, z, z * S, abs(z * S)
+            for j in range(2, 7):
+                M[i, j] = 0.0
+            continue
+        t, k, ww = T[i], K[i], w[i]
+        if mark[i] == mark[i] and t > 0.0:
+            if mark[i] == cache[i, 0] and S == cache[i, 1] and abs(t - cache[i, 2]) < _IV_REUSE_T:
+                iv = cache[i, 3]
+            else:
+                iv, status = _iv_one(mark[i], S, k, t, r, 0.0, ww)
+                iv = iv if status == 0 else math.nan
+                cache[i, 0], cache[i, 1], cache[i, 2], cache[i, 3] = mark[i], S, t, iv
+            if iv > 0.0:
+                sigma[i] = iv
+        sg, dr = sigma[i], math.exp(-r * t)
+        v = sg * math.sqrt(t)
+        if v > 0.0:
+            d1 = (math.log(S / k) + r * t) / v + 0.5 * v
+            d2 = d1 - v
+            phi = 0.3989422804014327 * math.exp(-0.5 * d1 * d1)
+            kn2 = k * dr * _ncdf(ww * d2)
+            p, delta = ww * (S * _ncdf(ww * d1) - kn2), ww * _ncdf(ww * d1)
+            vega = S * phi * math.sqrt(t)
+            gamma, theta = phi / (S * v), -ww * r * kn2 - 0.5 * vega * sg / t
+            vanna, vomma = -phi * d2 / sg, vega * d1 * d2 / sg
+        else:                                         # expired or zero vol: intrinsic, a step delta
+            f = ww * (S - k * dr)
+            p, delta = max(f, 0.0), ww if f > 0.0 else 0.0
+            gamma = vega = vanna = vomma = 0.0
+            theta = -ww * r * k * dr if f > 0.0 else 0.0
+        px[i] = p
+        M[i, 0], M[i, 1], M[i, 2], M[i, 3] = z * p, z * delta, z * gamma, z * vega
+        M[i, 4], M[i, 5], M[i, 6] = z * theta, z * vanna, z * vomma
+        M[i, 7] = z * delta * S
+        M[i, 8] = abs(M[i, 7])
+
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #c57eafa5
+_YEAR_S = 365.0 * 86_400.0
+_EDGES = np.array([e for e, _ in BUCKETS[:-1]], dtype=np.float64)
+BUCKET_NAMES = ("shares",) + tuple(name for _, name in BUCKETS)
+
+
+class UnderlyingBook:
+    "One underlying's positions as arrays: contract terms fixed per row, quantities set on fills."
+
+    def __init__(self, underlying: str):
+        self.underlying = underlying
+        self.positions: list[RiskPosition] = []       # one row per (instrument, strategy), qty != 0
+        self.rows: dict[tuple[str, str | None], int] = {}
+        self._layout()
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def set(self, p: RiskPosition) -> None:
+        "Set the row of `p` (instrument, strategy) to its quantity: a new row, an update, or gone when flat."
+        if p.underlying != self.underlying:
+            raise ValueError(f"p.underlying must be {self.underlying!r}, was {p.underlying!r}")
+        i = self.rows.get((p.instrument_id, p.strategy))
+        if i is not None and p.qty:                   # the common case: only the quantity changes
+            self.positions[i] = p
+            self.size[i] = p.qty * p.multiplier
+        elif i is not None:
+            del self.positions[i]
+            self._layout()
+        elif p.qty:
+            self.positions.append(p)
+            self._layout()
+
+    def _layout(self) -> None:
+        "Rebuild the fixed arrays (a row appeared or went flat)."
+        ps = self.positions
+        self.rows = {(p.instrument_id, p.strategy): i for i, p in enumerate(ps)}
+        self.iids = [p.instrument_id for p in ps]
+        self.size = np.array([p.qty * p.multiplier for p in ps], dtype=np.float64)
+        self.opt = np.array([p.is_option for p in ps], dtype=np.bool_)
+        self.K = np.array([p.strike if p.is_option else np.nan for p in ps], dtype=np.float64)
+        self.exp_s = np.array([_expiry_s(p.expiry) if p.is_option else 0.0 for p in ps], dtype=np.float64)
+        self.w = np.array([-1.0 if p.right == "put" else 1.0 for p in ps], dtype=np.float64)
+        self.labels = sorted({p.strategy or UNASSIGNED for p in ps})
+        lab = {k: j for j, k in enumerate(self.labels)}
+        self.sidx = np.array([lab[p.strategy or UNASSIGNED] for p in ps], dtype=np.int64)
+        self.iv_cache = np.full((len(ps), 4), np.nan)
+        self.opt_iids = [p.instrument_id for p in ps if p.is_option]
+
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #96549d3d
+@patch
+def value(
+    self: UnderlyingBook,
+    spot: float,                      # the underlying's mark, > 0
+    now_ns: int,                      # valuation time, ns since epoch
+    rate: float = 0.0,                # risk-free rate, continuous
+    vol: float = 0.25,                # vol of options without a usable mark
+    marks: dict[str, float] | None = None,  # option marks (per unit of underlying)
+) -> dict[str, Any]:                  # g (as `position_greeks`), M (n, len(AGG)), sums by strategy and bucket
+    "Return the positions' values and Greeks now, with their sums by strategy and by expiry bucket."
+    n, marks = len(self.positions), marks or {}
+    T = np.maximum(self.exp_s - now_ns * 1e-9, 0.0) / _YEAR_S
+    T[~self.opt] = 0.0
+    mark = np.array([marks.get(i, np.nan) for i in self.iids], dtype=np.float64)
+    sigma, px, M = np.full(n, float(vol)), np.empty(n), np.empty((n, len(AGG)))
+    agg_greeks_nb(float(spot), self.K, T, self.w, self.opt, self.size, mark, float(rate), sigma, self.iv_cache, px, M)
+    g = {"size": self.size.copy(), "opt": self.opt, "K": np.where(self.opt, self.K, spot), "T": T, "w": self.w,
+         "sigma": sigma, "px": px, **{k: M[:, j] for j, k in enumerate(AGG)}}
+    b = np.where(self.opt, np.searchsorted(_EDGES, T * 365.0, side="left") + 1, 0)
+    sums = sum_by_nb(b, M, len(BUCKET_NAMES))
+    return {"g": g, "M": M, "strategy": dict(zip(self.labels, sum_by_nb(self.sidx, M, len(self.labels)))),
+            "bucket": {BUCKET_NAMES[j]: sums[j] for j in np.unique(b)}}
+
 # %% ../../nbs/90_live/13_risk_monitor.ipynb #98a70010
 def reg_t_margin(g: dict[str, np.ndarray], spot: float) -> np.ndarray:
     "Return the Reg T requirement of each position of one underlying (from `position_greeks`), currency."
@@ -343,9 +490,14 @@ class RiskMonitor:
         settings: RiskMonitorSettings | None = None,   # the settings section
         on_breach: Callable[[RiskLimitBreached], None] | None = None,  # e.g. the hedging desk's hook
         history: tuple[pd.DataFrame, float] | None = None,  # (returns, vol_beta); None: `shipped_history()`
+        vols: Callable[[Any], Mapping[str, float] | float] | None = None,  # system -> vols; None: chains or market.vols
     ):
         self.system, self.settings = system, settings or RiskMonitorSettings()
         self.on_breach, self._history = on_breach, history
+        if vols is None and getattr(system, "chains", None) is not None:
+            from ultimate_nb.live.options import chain_vols       # the chain desk's implied vols
+            vols = chain_vols
+        self.vols = vols
         self.limits: list[RiskLimitSpec] = list(self.settings.limits)
         self.levels: dict[str, int] = {}                   # limit name -> level index in LEVELS
         self.under: dict[str, dict[str, Any]] = {}         # underlying -> its positions' arrays
@@ -355,10 +507,10 @@ class RiskMonitor:
         self.stats: Counter = Counter()
         self.dropped: Counter = Counter()
         self.stream_types = {"RiskLimitBreached": RiskLimitBreached}
-        self._members: dict[str, set[str]] = {}            # underlying -> instruments held on it
         self._sids: dict[str, set[str]] = {}               # instrument -> strategies that traded it
         self._pcache: dict[tuple, RiskPosition] = {}
-        self._acct, self._qty = None, {}                   # the OMS account last read, its quantities
+        self._books: dict[str, UnderlyingBook] = {}        # underlying -> its positions as arrays
+        self._vols: Mapping[str, float] | float = {}       # the last `vols(system)`
         self._ref: dict[str, float] = {}                   # instrument -> mark at its last re-risk
         self._dirty: set[str] = set()
         self._last_ns = self._full_ns = -(2**62)
@@ -382,15 +534,18 @@ def start(self: RiskMonitor) -> None:
     self._scen = make_scenarios(returns, beta, st.hist_window, st.mc_scenarios, st.mc_window, st.seed)
     self._betas = self._spot_betas(returns)
     self._register_metrics()
-    for p in book_positions(self.system):
-        self._members.setdefault(p.underlying, set()).add(p.instrument_id)
+    held = book_positions(self.system)
+    for p in held:
         if p.strategy is not None:
             self._sids.setdefault(p.instrument_id, set()).add(p.strategy)
+    for iid in sorted({p.instrument_id for p in held}):
+        self._sync(iid)
     now = self.system.clock.timestamp_ns()
     self._start_equity = None
-    self._rerisk(set(self._members), now, full=True)
+    self._rerisk(set(self._books), now, full=True)
     self.system.bus.subscribe(OrderFilled, self.on_fill, name="risk_monitor.fills")
     self.system.bus.subscribe(Quote, self.on_quote, name="risk_monitor.quotes")
+    self.system.bus.subscribe(SETTLEMENT_TYPES, self.on_settlement, name="risk_monitor.settlements")
     self.started = True
     log.info("risk monitor started underlyings=%d limits=%d scenarios=%s", len(self.under), len(self.limits),
              {k: len(v.returns) for k, v in self._scen.items()})
@@ -401,6 +556,7 @@ def stop(self: RiskMonitor) -> None:
     "Unsubscribe."
     self.system.bus.unsubscribe(OrderFilled, self.on_fill)
     self.system.bus.unsubscribe(Quote, self.on_quote)
+    self.system.bus.unsubscribe(SETTLEMENT_TYPES, self.on_settlement)
     self.started = False
 
 
@@ -442,16 +598,25 @@ def set_limits(self: RiskMonitor, limits: list[RiskLimitSpec | dict]) -> list[Ri
 # %% ../../nbs/90_live/13_risk_monitor.ipynb #51ea701d
 @patch
 def on_fill(self: RiskMonitor, f: OrderFilled) -> None:
-    "Re-risk the underlying of a filled instrument."
-    inst = self.system.instruments.get(f.instrument_id) or self.system.oms.instruments.get(f.instrument_id)
-    if inst is None:
-        return self._drop("unknown_instrument", f.instrument_id)
-    u = inst.underlying or inst.symbol
-    self._members.setdefault(u, set()).add(inst.symbol)
+    "Set the filled instrument's quantities from the OMS and re-risk its underlying."
     state = self.system.oms.order(f.client_order_id)
     if state is not None:
-        self._sids.setdefault(inst.symbol, set()).add(state.order.strategy_id)
+        self._sids.setdefault(f.instrument_id, set()).add(state.order.strategy_id)
+    u = self._sync(f.instrument_id)
+    if u is None:
+        return self._drop("unknown_instrument", f.instrument_id)
     self._dirty.add(u)
+    self._rerisk(self._dirty, self.system.clock.timestamp_ns())
+
+
+@patch
+def on_settlement(self: RiskMonitor, ev: Any) -> None:
+    "Re-read a settled option (and the shares it delivered) from the OMS and re-risk its underlying."
+    for s in self._sids.get(ev.instrument_id, ()):
+        self._sids.setdefault(ev.underlying, set()).add(s)
+    for iid in (ev.instrument_id, ev.underlying):
+        if self._sync(iid) is not None:
+            self._dirty.add(ev.underlying)
     self._rerisk(self._dirty, self.system.clock.timestamp_ns())
 
 
@@ -491,46 +656,62 @@ def _group(labels: list[str], M: np.ndarray) -> dict[str, np.ndarray]:
 
 
 @patch
+def _vol(self: RiskMonitor, u: str) -> float:
+    "Return the fallback vol of `u`'s options: `vols`, else `market.vols`, else `default_vol`."
+    v = self._vols.get(u) if isinstance(self._vols, Mapping) else self._vols
+    if v is not None and math.isfinite(v) and v > 0:
+        return float(v)
+    mkt = self.system.settings.market
+    return float(dict(zip(mkt.symbols, mkt.vols)).get(u, self.settings.default_vol))
+
+
+@patch
 def _risk_underlying(self: RiskMonitor, u: str, now: int) -> None:
     "Value the positions of underlying `u` at the current marks and keep their sums."
-    positions = self._positions_of(u)
-    if not positions:
+    b = self._books.get(u)
+    if b is None or not len(b):
         self.under.pop(u, None)
         return
     marks, st = self.system.marks, self.settings
     spot = marks.get(u)
     if spot is None or not math.isfinite(spot) or spot <= 0:
         return self._drop("no_spot", u)              # valued again at its first mark
-    mkt = self.system.settings.market
-    vol = dict(zip(mkt.symbols, mkt.vols)).get(u, st.default_vol)
-    g = position_greeks(positions, float(spot), now, st.rate, vol, marks, st.device)
-    M = np.column_stack([g[k] for k in AGG])
-    buckets = [expiry_bucket(t) if o else "shares" for t, o in zip(g["T"], g["opt"])]
-    self.under[u] = {"positions": positions, "spot": float(spot), "g": g, "agg": M.sum(0),
-                     "strategy": _group([p.strategy or UNASSIGNED for p in positions], M),
-                     "bucket": _group(buckets, M), "regt": float(reg_t_margin(g, float(spot)).sum())}
-    self._ref[u] = float(spot)
-    for p in positions:
-        if p.is_option and p.instrument_id in marks:
-            self._ref[p.instrument_id] = marks[p.instrument_id]
+    spot = float(spot)
+    if st.device == "cpu":
+        r = b.value(spot, now, st.rate, self._vol(u), marks)
+        g, M, strategy, bucket = r["g"], r["M"], r["strategy"], r["bucket"]
+    else:                                           # bs_greeks on the device
+        g = position_greeks(b.positions, spot, now, st.rate, self._vol(u), marks, st.device)
+        M = np.column_stack([g[k] for k in AGG])
+        strategy = _group([p.strategy or UNASSIGNED for p in b.positions], M)
+        bucket = _group([expiry_bucket(t) if o else "shares" for t, o in zip(g["T"], g["opt"])], M)
+    self.under[u] = {"positions": list(b.positions), "spot": spot, "g": g, "agg": M.sum(0),
+                     "strategy": strategy, "bucket": bucket, "regt": float(reg_t_margin(g, spot).sum())}
+    self._ref[u] = spot
+    for iid in b.opt_iids:
+        m = marks.get(iid)
+        if m is not None:
+            self._ref[iid] = m
 
 # %% ../../nbs/90_live/13_risk_monitor.ipynb #f0a82e20
 @patch
-def _positions_of(self: RiskMonitor, u: str) -> list[RiskPosition]:
-    "Return the positions on underlying `u`, from the OMS, split by the strategies known to hold them."
-    oms, out = self.system.oms, []
-    if self._acct is not oms.account:                # the account is immutable: a new one after each fill
-        self._acct, self._qty = oms.account, {p.instrument_id: p.qty for p in oms.account.positions}
-    for iid in sorted(self._members.get(u, ())):
-        rest = self._qty.get(iid, 0)
-        for sid in sorted(self._sids.get(iid, ())):
-            q = oms.strategy_position(sid, iid)
-            if q:
-                out.append(self._position(iid, q, sid))
-                rest -= q
-        if rest:
-            out.append(self._position(iid, rest, None))
-    return out
+def _sync(self: RiskMonitor, iid: str) -> str | None:
+    "Set instrument `iid`'s rows from the OMS (one per strategy known to hold it, the rest unassigned); its underlying."
+    inst = self.system.instruments.get(iid) or self.system.oms.instruments.get(iid)
+    if inst is None:
+        return None
+    u = inst.underlying or inst.symbol
+    book = self._books.get(u)
+    if book is None:
+        book = self._books[u] = UnderlyingBook(u)
+    oms = self.system.oms
+    rest = oms.position(iid).qty
+    for sid in sorted(self._sids.get(iid, ())):
+        q = oms.strategy_position(sid, iid)
+        book.set(self._position(iid, q, sid))
+        rest -= q
+    book.set(self._position(iid, rest, None))
+    return u
 
 
 @patch
@@ -547,6 +728,8 @@ def _rerisk(self: RiskMonitor, touched: set[str], now: int, full: bool = False) 
     "Re-risk the `touched` underlyings, recompute the book's figures, check the limits."
     t0 = time.perf_counter_ns()
     try:
+        if self.vols is not None:
+            self._vols = self.vols(self.system)
         for u in sorted(touched):
             self._risk_underlying(u, now)
         touched.clear()
@@ -568,16 +751,30 @@ def _rerisk(self: RiskMonitor, touched: set[str], now: int, full: bool = False) 
 _I = {k: i for i, k in enumerate(AGG)}
 
 
+@njit(cache=True)
+def dg_pnl_nb(R, v, a, b, c, const, out):
+    "Write the delta-gamma-vega P&L per scenario: sum_u R(a + c v) + R^2 b / 2, plus const(v) (serial)."
+    m, u = R.shape
+    for s in range(m):
+        vs, acc = v[s], const[0] + const[1] * v[s] + const[2] * v[s] * v[s]
+        for k in range(u):
+            r = R[s, k]
+            acc += r * (a[k] + c[k] * vs) + 0.5 * r * r * b[k]
+        out[s] = acc
+
+
 @patch
 def _dg_pnl(self: RiskMonitor, A: np.ndarray, S: np.ndarray) -> np.ndarray:
     "Return the delta-gamma-vega P&L per Monte Carlo scenario of underlying sums `A` (u, len(AGG))."
     R, V = self._scenarios("monte_carlo")
-    R2, v = self._scache["mc_sq"]
+    v = self._scache["mc_v"]
     h = self.settings.horizon_days / 365.0
-    col = lambda k: A[:, _I[k]]
-    # dS = R S and the vol shift v is one per scenario: three (m, u) products with u-vectors
-    return (R @ (S * col("delta")) + 0.5 * (R2 @ (S * S * col("gamma"))) + v * (R @ (S * col("vanna")))
-            + v * col("vega").sum() + 0.5 * v * v * col("vomma").sum() + h * col("theta").sum())
+    col = lambda k: np.ascontiguousarray(A[:, _I[k]])
+    # dS = R S and the vol shift v is one per scenario: one serial pass over (m, u), no BLAS threads
+    const = np.array([h * col("theta").sum(), col("vega").sum(), 0.5 * col("vomma").sum()])
+    out = np.empty(R.shape[0])
+    dg_pnl_nb(R, v, S * col("delta"), S * S * col("gamma"), S * col("vanna"), const, out)
+    return out
 
 
 @patch
@@ -589,8 +786,27 @@ def _scenarios(self: RiskMonitor, name: str) -> tuple[np.ndarray, np.ndarray]:
     if name not in self._scache:
         self._scache[name] = R, V = self._scen[name].for_underlyings(list(us))
         if name == "monte_carlo":
-            self._scache["mc_sq"] = R * R, np.ascontiguousarray(self._scen[name].vol_shift)
+            self._scache["mc_v"] = np.ascontiguousarray(self._scen[name].vol_shift)
     return self._scache[name]
+
+# %% ../../nbs/90_live/13_risk_monitor.ipynb #681e4565
+def tail_var_es(
+    pnl: np.ndarray,        # (m,) P&L per equally likely scenario
+    alpha: float = 0.99,    # confidence level
+) -> tuple[float, float]:   # (VaR, ES), positive losses
+    "Return historical VaR and ES of a P&L vector as `risk.var.var_es` does, sorting only the tail."
+    x = -np.asarray(pnl, dtype=np.float64)
+    n = x.size
+    if n < 2:
+        raise ValueError(f"pnl must have at least 2 scenarios, was {n}")
+    k = min(max(int(np.sum((np.arange(1, n + 1) - 0.5) / n < alpha)), 1), n - 1)
+    tail = np.sort(np.partition(x, k - 1)[k - 1:])      # sorted losses k-1 .. n-1 (0-based)
+    p0, p1 = (k - 0.5) / n, (k + 0.5) / n
+    theta = min(max((alpha - p0) / (p1 - p0), 0.0), 1.0)
+    var = tail[0] + theta * (tail[1] - tail[0])
+    cw = np.arange(k, n + 1) / n
+    es = float(np.clip(cw - alpha, 0.0, 1.0 / n) @ tail) / (1.0 - alpha)
+    return float(var), es
 
 # %% ../../nbs/90_live/13_risk_monitor.ipynb #eeee3a88
 @patch
@@ -619,7 +835,7 @@ def _fast(self: RiskMonitor, now: int) -> None:
     A = np.array([self.under[u]["agg"] for u in us]).reshape(len(us), len(AGG))
     S = np.array([self.under[u]["spot"] for u in us])
     alpha = self.settings.alpha
-    var, es = var_es(self._dg_pnl(A, S), alpha) if us else (0.0, 0.0)
+    var, es = tail_var_es(self._dg_pnl(A, S), alpha) if us else (0.0, 0.0)
     equity = self._equity(A)
     pnl = {"total": equity - self.system.oms.initial_cash, "session": equity - self._start_equity}
     vals = {("book", k): v for k, v in _figures(A, S).items()}
@@ -630,7 +846,7 @@ def _fast(self: RiskMonitor, now: int) -> None:
         As = np.array([self.under[u]["strategy"].get(sid, np.zeros(len(AGG))) for u in us])
         vals.update({(sid, k): v for k, v in _figures(As, S).items()})
         if sid in need_var:
-            vals[(sid, "var_dg")] = float(var_es(self._dg_pnl(As, S), alpha)[0])
+            vals[(sid, "var_dg")] = tail_var_es(self._dg_pnl(As, S), alpha)[0]
     for sid, c in getattr(self.system, "contexts", {}).items():     # session P&L: since the desk started
         value = sum(float(self.under[u]["strategy"].get(sid, np.zeros(len(AGG)))[_I["value"]]) for u in us)
         now_value = c.stats["cash"] + value

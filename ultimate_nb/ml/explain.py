@@ -10,7 +10,9 @@ deep and gradient SHAP). LIME's values are the local ridge coefficients times th
 feature deviation from the background mean, so for a linear model both methods give
 `w_i (x_i - mean(x_i))`. Global importance is mean |attribution|. Randomness comes from `seed`.
 Plots use matplotlib's `Figure` (no pyplot state), imported when first drawn. Reports are written to
-`<root>/<model>/<version>/` as parquet + csv frames, png figures and `index.json`.
+`<root>/<model>/<version>/[<output>/]` as parquet + csv frames, png figures, `summary.md` and
+`index.json`, and logged as artifacts of a registered model version's run (`explain/`) with MLflow,
+imported only there.
 
 Docs: https://ultimate-nb.github.io/ultimate_nb/60_ml/explain.html.md"""
 
@@ -19,8 +21,10 @@ Docs: https://ultimate-nb.github.io/ultimate_nb/60_ml/explain.html.md"""
 # %% ../../nbs/60_ml/04_explain.ipynb #6cffddce
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -38,7 +42,7 @@ log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['log', 'SHAP_METHODS', 'Explanation', 'model_fn', 'server_model_fn', 'shap_explain', 'lime_explain',
            'dependence_frame', 'plot_importance', 'plot_local', 'plot_dependence', 'ExplainReport', 'explain_report',
-           'DecisionExplainer', 'add_explain_routes']
+           'ExplainTarget', 'load_explainable', 'log_explain_report', 'DecisionExplainer', 'add_explain_routes']
 
 # %% ../../nbs/60_ml/04_explain.ipynb #9c97e219
 @dataclass
@@ -280,6 +284,15 @@ def plot_dependence(expl: Explanation, feature: str) -> Any:
     return fig
 
 # %% ../../nbs/60_ml/04_explain.ipynb #1a7d7547
+def _md_table(df: pd.DataFrame) -> str:
+    "Return `df` as a GitHub markdown table, numbers to 4 significant digits."
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
+    rows = ["| " + " | ".join([str(df.index.name or "")] + [str(c) for c in df.columns]) + " |",
+            "|" + "---|" * (len(df.columns) + 1)]
+    rows += ["| " + " | ".join([str(i)] + [fmt(v) for v in r]) + " |" for i, r in zip(df.index, df.to_numpy())]
+    return "\n".join(rows)
+
+
 @dataclass
 class ExplainReport:
     "Explanations of one model version: per-method explanations, frames, figures and costs."
@@ -288,13 +301,30 @@ class ExplainReport:
     explanations: dict[str, Explanation]
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)    # name -> matplotlib Figure
+    output: str | None = None        # name of the explained output (a sub-folder), e.g. "delta"
+    n_background: int = 0            # background rows
+
+    def summary(self, top: int = 5) -> str:
+        "Return a markdown page: what was explained, cost and additivity per method, top features, figures."
+        first = next(iter(self.explanations.values()))
+        out = f", output `{self.output}`" if self.output else ""
+        lines = [f"# Explanation of `{self.model}` version `{self.version}`{out}", "",
+                 f"{len(first.data)} rows explained against {self.n_background} background rows, "
+                 f"{len(first.feature_names)} features; methods: {', '.join(self.explanations)}.", "",
+                 "## Cost and additivity", "", "additivity_error = max |base + sum(attributions) - prediction| "
+                 "(NaN for LIME).", "", _md_table(self.frames["cost"]), "",
+                 f"## Global importance (mean |attribution|, top {top})", "",
+                 _md_table(self.frames["importance"].head(top)), ""]
+        if self.figures:
+            lines += ["## Figures", ""] + [f"![{n}]({n}.png)" for n in self.figures]
+        return "\n".join(lines) + "\n"
 
     def save(self, root: str | Path = "var/explain") -> Path:
-        "Write frames (parquet and csv), figures (png) and index.json to `root/model/version/`; return it."
-        out = Path(root) / self.model / self.version
+        "Write frames (parquet, csv), figures (png), summary.md and index.json to `root/model/version[/output]/`."
+        out = Path(root) / self.model / self.version / (self.output or "")
         out.mkdir(parents=True, exist_ok=True)
-        index = {"model": self.model, "version": self.version, "methods": list(self.explanations),
-                 "created_ns": time.time_ns(), "frames": {}, "figures": {}}
+        index = {"model": self.model, "version": self.version, "output": self.output,
+                 "methods": list(self.explanations), "created_ns": time.time_ns(), "frames": {}, "figures": {}}
         for name, df in self.frames.items():
             df.to_parquet(out / f"{name}.parquet")
             df.to_csv(out / f"{name}.csv")
@@ -303,8 +333,10 @@ class ExplainReport:
             fig.savefig(out / f"{name}.png", dpi=100)
             index["figures"][name] = f"{name}.png"
         index["additivity_error"] = {m: e.additivity_error() for m, e in self.explanations.items()}
+        (out / "summary.md").write_text(self.summary())
         (out / "index.json").write_text(json.dumps(index, indent=1, default=float))
-        log.info("explain report saved model=%s version=%s path=%s", self.model, self.version, out)
+        log.info("explain report saved model=%s version=%s output=%s path=%s", self.model, self.version,
+                 self.output, out)
         return out
 
 # %% ../../nbs/60_ml/04_explain.ipynb #5fffa666
@@ -317,6 +349,7 @@ def explain_report(
     model: str = "model",                 # the model's name (a folder)
     version: str = "unversioned",         # its version (a folder), e.g. `server.model(name).version`
     output: int = 0,
+    output_name: str | None = None,       # the output's name, e.g. "price" (a sub-folder of the report)
     nsamples: int = 512,                  # kernel/gradient SHAP samples; LIME gets 4x
     top: int = 3,                         # dependence data and plots for this many top features
     plots: bool = True,
@@ -346,7 +379,68 @@ def explain_report(
             figs[f"importance_{m}"] = plot_importance(e)
             figs[f"local0_{m}"] = plot_local(e, 0)
         figs.update({f"dependence_{first.method}_{f}": plot_dependence(first, f) for f in feats})
-    return ExplainReport(model, version, ex, frames, figs)
+    return ExplainReport(model, version, ex, frames, figs, output_name, len(_rows(X_background, "X_background")))
+
+# %% ../../nbs/60_ml/04_explain.ipynb #c7361772
+@dataclass(frozen=True)
+class ExplainTarget:
+    "A model ready to explain, with its version and, for a registry source, its registered version."
+    model: Any                            # torch module, or a callable X (n, k) -> (n, n_out)
+    version: str                          # registry version number, or the file's SHA-256[:12]
+    registered: tuple[str, str] | None    # (name, version) in the MLflow registry, None for a file
+    source: str
+
+
+def _backend_fn(be: Any) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda X: np.asarray(be.run(np.ascontiguousarray(X, dtype=be.dtype)), dtype=np.float64)
+
+
+def load_explainable(
+    source: str | Path,                   # `models:/NAME@alias`, `models:/NAME/N`, a pricer .pt or an .onnx file
+    tracking_uri: str | None = None,      # registry; None: MLflow's configured URI, else sqlite:///var/mlflow.db
+) -> ExplainTarget:
+    "Load a model version to explain; ValueError naming the source if it does not load."
+    from ultimate_nb.ml.backends import REGISTRY_SCHEME, load_backend, resolve_registry_model
+    s = str(source)
+    if s.startswith(REGISTRY_SCHEME):
+        path, ver = resolve_registry_model(s, tracking_uri)
+        name, number = ver.rsplit("/", 1)
+        return ExplainTarget(_backend_fn(load_backend(path)), number, (name, number), s)
+    p = Path(s)
+    if not p.is_file():
+        raise ValueError(f"source must be a models:/ URI or an existing model file, was {s!r}")
+    ver = hashlib.sha256(p.read_bytes()).hexdigest()[:12]
+    be = load_backend(p, "torch" if p.suffix == ".pt" else "auto")
+    model = be.module if be.name == "torch" else _backend_fn(be)
+    return ExplainTarget(model, ver, None, s)
+
+# %% ../../nbs/60_ml/04_explain.ipynb #5d5067bd
+def log_explain_report(
+    report: ExplainReport,
+    model_name: str,                      # a registered model
+    version: str | int,                   # its version number
+    tracking_uri: str | None = None,      # registry; None: MLflow's configured URI, else sqlite:///var/mlflow.db
+    path: str | Path | None = None,       # the folder `report.save` wrote; None: save to a temporary one
+) -> str:                                 # the artifact URI of the logged report
+    "Log a report as artifacts of registered version `model_name`/`version` (its run's `explain/`) and tag it."
+    from ultimate_nb.ml.backends import _registry_client
+    client = _registry_client(tracking_uri)
+    try:
+        mv = client.get_model_version(model_name, str(version))
+    except Exception as e:
+        raise ValueError(f"model version {model_name}/{version} is not in the registry: {type(e).__name__}: {e}") from e
+    if not mv.run_id:
+        raise ValueError(f"model version {model_name}/{version} has no run to log its explanation to")
+    dest = "explain" + (f"/{report.output}" if report.output else "")
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(path) if path is not None else report.save(d)
+        if not (src / "index.json").is_file():
+            raise ValueError(f"path must be a folder written by ExplainReport.save, was {str(src)!r}")
+        client.log_artifacts(mv.run_id, str(src), dest)
+    uri = f"{client.get_run(mv.run_id).info.artifact_uri}/{dest}"
+    client.set_model_version_tag(model_name, str(version), f"explain.{report.output or 'model'}", uri)
+    log.info("explain report logged model=%s version=%s uri=%s", model_name, version, uri)
+    return uri
 
 # %% ../../nbs/60_ml/04_explain.ipynb #462caef9
 @dataclass

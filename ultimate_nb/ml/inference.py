@@ -29,11 +29,8 @@ import itertools
 import logging
 import math
 import re
-import tempfile
 import threading
 import time
-import warnings
-import zipfile
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -49,18 +46,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.clock import Clock
 from ..core.config import InferenceSettings, ModelSettings
-from ..core.device import get_device
 from ..core.metrics import LATENCY_BUCKETS
 from ..core.resilience import BreakerState, CircuitBreaker, CircuitOpenError
 from ..options.greeks import bs_greeks
+from .backends import (BACKENDS, REGISTRY_SCHEME, Backend, OrtBackend, TensorRTBackend, TorchBackend,
+                                     _as_rows, export_onnx, load_backend, registry_version, resolve_registry_model)
 
 log = logging.getLogger(__name__)
+# The backends moved to `ml.backends`; they stay importable from here
+_all_ = ["BACKENDS", "REGISTRY_SCHEME", "Backend", "OrtBackend", "TensorRTBackend", "TorchBackend",
+         "export_onnx", "load_backend", "registry_version", "resolve_registry_model"]
 
 # %% auto #0
-__all__ = ['log', 'BACKENDS', 'PRICER_HEADS', 'BATCH_BUCKETS', 'REGISTRY_SCHEME', 'Priority', 'UnknownModelError',
-           'InferenceTimeout', 'Prediction', 'Backend', 'OrtBackend', 'TorchBackend', 'TensorRTBackend', 'export_onnx',
-           'load_backend', 'bs_greeks_fallback', 'InferenceMetrics', 'ModelVersion', 'InferenceServer',
-           'registry_version', 'resolve_registry_model', 'PredictRequest', 'add_predict_routes']
+__all__ = ['log', 'PRICER_HEADS', 'BATCH_BUCKETS', 'Priority', 'UnknownModelError', 'InferenceTimeout', 'Prediction',
+           'bs_greeks_fallback', 'InferenceMetrics', 'ModelVersion', 'InferenceServer', 'PredictRequest',
+           'add_predict_routes', 'BACKENDS', 'REGISTRY_SCHEME', 'Backend', 'OrtBackend', 'TensorRTBackend',
+           'TorchBackend', 'export_onnx', 'load_backend', 'registry_version', 'resolve_registry_model']
 
 # %% ../../nbs/60_ml/03_inference.ipynb #02213505
 class Priority(IntEnum):
@@ -103,278 +104,6 @@ class Prediction:
     backend: str            # "onnxruntime", "torchscript", "torch", "tensorrt", or "fallback:<name>"
     fallback: bool = False  # True when the fallback computed it
     reason: str = ""        # why the fallback served it: "breaker_open", "backend_error", "nonfinite_output"
-
-# %% ../../nbs/60_ml/03_inference.ipynb #da1db2ae
-class Backend:
-    "One loaded model behind a common call; subclass it (or duck-type `run`, `n_in`) for a new runtime."
-    name: str = "backend"                  # shown in metrics and health
-    device: str = "cpu"
-    n_in: int | None = None                # input features
-    dtype: Any = np.float32                # what `run` takes
-
-    def run(self, x: np.ndarray) -> np.ndarray:  # (n, n_in) of `dtype` -> (n, n_out)
-        "Return the model's outputs for `x`."
-        raise NotImplementedError
-
-
-def _cuda_index(dev: str) -> int:
-    return int(dev.split(":")[1]) if ":" in dev else 0
-
-
-class OrtBackend(Backend):
-    "An ONNX Runtime session tuned for latency (CPU; CUDA through its execution provider)."
-    name = "onnxruntime"
-
-    def __init__(self,
-                 path: str | Path,              # .onnx file with one input (batch, n_in)
-                 device: str = "cpu",           # "cpu" or "cuda[:N]"
-                 intra_op_threads: int = 1):    # threads inside one operator
-        import onnxruntime as ort
-        self.device = get_device(device)
-        providers = ["CPUExecutionProvider"]
-        if self.device.startswith("cuda"):
-            if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise RuntimeError("device 'cuda' needs onnxruntime-gpu (CUDAExecutionProvider); "
-                                   f"available providers: {ort.get_available_providers()}")
-            providers = [("CUDAExecutionProvider", {"device_id": _cuda_index(self.device)})] + providers
-        so = ort.SessionOptions()
-        so.intra_op_num_threads, so.inter_op_num_threads = int(intra_op_threads), 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        so.log_severity_level = 3
-        self.session = ort.InferenceSession(str(path), so, providers=providers)
-        inp = self.session.get_inputs()
-        if len(inp) != 1 or len(inp[0].shape) != 2 or not isinstance(inp[0].shape[1], int):
-            raise ValueError(f"the ONNX model must have one input of shape (batch, n_in), "
-                             f"had {[(i.name, i.shape) for i in inp]}")
-        self._in, self._out = inp[0].name, [self.session.get_outputs()[0].name]
-        self.n_in = inp[0].shape[1]
-        self.dtype = {"tensor(float)": np.float32, "tensor(double)": np.float64}.get(inp[0].type)
-        if self.dtype is None:
-            raise ValueError(f"the ONNX input must be float or double, was {inp[0].type}")
-
-    def run(self, x: np.ndarray) -> np.ndarray:
-        return self.session.run(self._out, {self._in: x})[0]
-
-# %% ../../nbs/60_ml/03_inference.ipynb #98222973
-def _infer_n_in(module: Any) -> int:
-    "Return the input width of a torch module: its `xm` scaling buffer, else its first weight matrix."
-    for name, b in module.named_buffers():
-        if name.split(".")[-1] == "xm" and b.ndim == 1:
-            return int(b.shape[0])
-    for p in module.parameters():
-        if p.ndim == 2:
-            return int(p.shape[1])
-    raise ValueError("cannot tell the input width of this module; pass n_in")
-
-
-class TorchBackend(Backend):
-    "A torch module, eager or TorchScript, called under `torch.inference_mode`."
-
-    def __init__(self,
-                 module: Any,                  # torch.nn.Module or torch.jit.ScriptModule, float32
-                 n_in: int | None = None,      # input features; None: read from the module
-                 device: str = "cpu",          # "cpu" or "cuda[:N]"
-                 name: str = "torch"):         # "torch" (eager) or "torchscript"
-        import torch
-        self._torch = torch
-        self.device, self.name = get_device(device), name
-        self.module = module.to(self.device).eval()
-        self.n_in = _infer_n_in(module) if n_in is None else int(n_in)
-
-    def run(self, x: np.ndarray) -> np.ndarray:
-        with self._torch.inference_mode():
-            y = self.module(self._torch.from_numpy(x).to(self.device))
-        return y.cpu().numpy()
-
-# %% ../../nbs/60_ml/03_inference.ipynb #b8153a07
-class TensorRTBackend(Backend):
-    "A TensorRT engine built from an ONNX file with a dynamic batch profile (CUDA, `gpu` extra)."
-    name = "tensorrt"
-
-    def __init__(self,
-                 path: str | Path,         # .onnx file with one input (batch, n_in)
-                 device: str = "cuda",     # "cuda[:N]"
-                 max_batch: int = 64,      # largest batch of the optimisation profile
-                 fp16: bool = False):      # allow half-precision kernels (changes results ~1e-3)
-        self.device = get_device(device)
-        if not self.device.startswith("cuda"):
-            raise RuntimeError(f"backend 'tensorrt' runs on CUDA only, device was {device!r}")
-        try:
-            import tensorrt as trt
-        except ImportError:
-            raise RuntimeError("backend 'tensorrt' needs the tensorrt package: "
-                               "pip install 'ultimate_nb[gpu]'") from None
-        import torch
-        self._torch, self.max_batch, self._lock = torch, int(max_batch), threading.Lock()
-        logger = trt.Logger(trt.Logger.WARNING)
-        builder = trt.Builder(logger)
-        network = builder.create_network(0)
-        parser = trt.OnnxParser(network, logger)
-        if not parser.parse(Path(path).read_bytes()):
-            errs = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-            raise ValueError(f"TensorRT could not parse {str(path)!r}: {errs}")
-        inp = network.get_input(0)
-        self.n_in, self.n_out = int(inp.shape[1]), int(network.get_output(0).shape[1])
-        config = builder.create_builder_config()
-        if fp16:
-            config.set_flag(trt.BuilderFlag.FP16)
-        profile = builder.create_optimization_profile()
-        profile.set_shape(inp.name, (1, self.n_in), (self.max_batch, self.n_in), (self.max_batch, self.n_in))
-        config.add_optimization_profile(profile)
-        blob = builder.build_serialized_network(network, config)
-        if blob is None:
-            raise ValueError(f"TensorRT could not build an engine from {str(path)!r}")
-        torch.cuda.set_device(self.device)
-        self.engine = trt.Runtime(logger).deserialize_cuda_engine(blob)
-        self.context = self.engine.create_execution_context()
-        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
-        mode = {n: self.engine.get_tensor_mode(n) for n in names}
-        self._in = next(n for n in names if mode[n] == trt.TensorIOMode.INPUT)
-        self._out = next(n for n in names if mode[n] == trt.TensorIOMode.OUTPUT)
-        self._stream = torch.cuda.Stream(device=self.device)
-
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        torch = self._torch
-        with torch.cuda.stream(self._stream):
-            xi = torch.from_numpy(x).to(self.device)
-            out = torch.empty((x.shape[0], self.n_out), dtype=torch.float32, device=self.device)
-            self.context.set_input_shape(self._in, tuple(x.shape))
-            self.context.set_tensor_address(self._in, xi.data_ptr())
-            self.context.set_tensor_address(self._out, out.data_ptr())
-            if not self.context.execute_async_v3(self._stream.cuda_stream):
-                raise RuntimeError("TensorRT execution failed")
-            self._stream.synchronize()
-            return out.cpu().numpy()
-
-    def run(self, x: np.ndarray) -> np.ndarray:
-        # one execution context is not re-entrant; batches above the profile are split
-        with self._lock:
-            parts = [self._run(x[i:i + self.max_batch]) for i in range(0, x.shape[0], self.max_batch)]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-# %% ../../nbs/60_ml/03_inference.ipynb #c2259042
-def _as_rows(x: Any, name: str = "x") -> np.ndarray:
-    a = np.asarray(x)
-    if a.dtype.kind not in "fiu" or a.dtype == np.bool_:
-        raise ValueError(f"{name} must be a real numeric array, was dtype {a.dtype}")
-    a = a.reshape(1, -1) if a.ndim == 1 else a
-    if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
-        raise ValueError(f"{name} must have shape (n, n_in) with n >= 1, was {np.shape(x)}")
-    return a
-
-
-def export_onnx(
-    model: Any,                 # torch module mapping (n, n_in) -> (n, n_out), or a `MultiTaskPricer`
-    path: str | Path,           # .onnx file to write
-    example: np.ndarray,        # (n, n_in) representative inputs, raw units: traced and checked
-    opset: int = 18,            # ONNX opset
-    rtol: float = 1e-5,         # tolerance of the ONNX Runtime vs torch check (float32)
-) -> dict:                      # path, rows checked, max abs difference, worst difference / tolerance
-    "Export a torch model to ONNX (dynamic batch) and check ONNX Runtime against torch on `example`."
-    import torch
-    module = model if isinstance(model, torch.nn.Module) else model.scaled()
-    module = module.cpu().eval()
-    x = np.ascontiguousarray(_as_rows(example, "example"), dtype=np.float32)
-    if not np.isfinite(x).all():
-        raise ValueError("example must be finite")
-    path = Path(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, (torch.from_numpy(x[:2]),), str(path), input_names=["x"],
-                          output_names=["y"], dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
-                          opset_version=opset, dynamo=False)
-    with torch.inference_mode():
-        ref = module(torch.from_numpy(x)).numpy().astype(np.float64)
-    got = OrtBackend(path).run(x).astype(np.float64)
-    if got.shape != ref.shape:
-        raise ValueError(f"ONNX output shape {got.shape} differs from torch's {ref.shape}")
-    tol = rtol * (np.abs(ref) + np.abs(ref).max(axis=0, keepdims=True)) + 1e-30
-    ratio = float((np.abs(got - ref) / tol).max())
-    report = dict(path=str(path), rows=len(x), n_in=x.shape[1], n_out=ref.shape[1], rtol=rtol,
-                  max_abs_diff=float(np.abs(got - ref).max()), worst_over_tol=ratio)
-    if not ratio <= 1.0:
-        raise ValueError(f"ONNX Runtime differs from torch beyond rtol={rtol}: {report}")
-    log.info("onnx export path=%s rows=%d max_abs_diff=%.3g", path, len(x), report["max_abs_diff"])
-    return report
-
-# %% ../../nbs/60_ml/03_inference.ipynb #4a7c3d38
-BACKENDS = ("auto", "onnxruntime", "torchscript", "torch", "tensorrt")
-
-
-def _file_kind(path: Path) -> str:
-    if not zipfile.is_zipfile(path):
-        return "onnx"
-    with zipfile.ZipFile(path) as z:
-        names = z.namelist()
-    return "torchscript" if any("/code/" in n or n.endswith("constants.pkl") for n in names) else "pricer"
-
-
-def _pricer_example(p: Any, n: int = 256) -> np.ndarray:
-    "Return inputs drawn around a pricer's training data (its scaling), seeded."
-    xm, xs = p.xm.double().numpy(), p.xs.double().numpy()
-    return xm + xs * np.random.default_rng(0).uniform(-1.7, 1.7, (n, len(xm)))
-
-
-def _pricer_to_onnx(path: Path) -> Path:
-    from ultimate_nb.ml.multitask import load_pricer
-    p = load_pricer(path)
-    out = Path(tempfile.mkdtemp(prefix="ultimate-onnx-")) / (path.stem + ".onnx")
-    export_onnx(p, out, _pricer_example(p))
-    return out
-
-# %% ../../nbs/60_ml/03_inference.ipynb #ab94dd85
-def load_backend(
-    source: str | Path,             # an .onnx file, a TorchScript file or a `MultiTaskPricer.save` file
-    backend: str = "auto",          # one of `BACKENDS`
-    device: str = "cpu",            # "cpu" or "cuda[:N]"; "cuda" needs the `gpu` extra for TensorRT
-    intra_op_threads: int = 1,      # ONNX Runtime threads per operator
-    max_batch: int = 64,            # TensorRT profile's largest batch
-    n_in: int | None = None,        # torch modules: input width when it cannot be read
-) -> Backend:
-    "Return a backend serving the model file `source`; ValueError if it does not load."
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, was {backend!r}")
-    path = Path(source)
-    if not path.is_file():
-        raise ValueError(f"model file {str(path)!r} does not exist")
-    get_device(device)              # a missing GPU is a RuntimeError, not a bad file
-    kind = _file_kind(path)
-    want = {"onnx": "onnxruntime", "pricer": "onnxruntime", "torchscript": "torchscript"}[kind]
-    backend = want if backend == "auto" else backend
-    if kind == "onnx" and backend in ("torch", "torchscript"):
-        raise ValueError(f"backend {backend!r} cannot serve the ONNX file {str(path)!r}")
-    if kind == "torchscript" and backend == "torch":
-        backend = "torchscript"
-    if backend == "tensorrt" and not get_device(device).startswith("cuda"):
-        raise RuntimeError(f"backend 'tensorrt' runs on CUDA only, device was {device!r}")
-    try:
-        if kind == "torchscript" and backend == "torchscript":
-            import torch
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)   # torch 2.10+ points to torch.export
-                module = torch.jit.load(str(path), map_location="cpu")
-            return TorchBackend(module, n_in, device, "torchscript")
-        if kind == "pricer" and backend in ("torch", "torchscript"):
-            from ultimate_nb.ml.multitask import load_pricer
-            p = load_pricer(path)
-            m = p.to_torchscript() if backend == "torchscript" else p.scaled()
-            return TorchBackend(m, p.config["n_in"], device, backend)
-        onnx_path = path if kind == "onnx" else _pricer_to_onnx(path)
-        if backend == "tensorrt":
-            return TensorRTBackend(onnx_path, device, max_batch)
-        if kind == "torchscript":
-            raise ValueError(f"backend {backend!r} needs an ONNX or pricer file, not TorchScript")
-        return OrtBackend(onnx_path, device, intra_op_threads)
-    except RuntimeError as e:
-        if "CUDA" in str(e) or "tensorrt" in str(e):
-            raise
-        raise ValueError(f"model file {str(path)!r} did not load as {kind} with backend "
-                         f"{backend!r}: {type(e).__name__}: {e}") from e
-    except Exception as e:
-        raise ValueError(f"model file {str(path)!r} did not load as {kind} with backend "
-                         f"{backend!r}: {type(e).__name__}: {e}") from e
 
 # %% ../../nbs/60_ml/03_inference.ipynb #721e0773
 PRICER_HEADS = ("price", "delta", "gamma", "vega", "theta")   # the outputs of `multitask.HEADS`
@@ -592,62 +321,6 @@ def _resolve_fallback(self: InferenceServer, fb: Any) -> tuple[Callable | None, 
     if callable(fb):
         return fb, getattr(fb, "__name__", type(fb).__name__)
     raise TypeError(f"fallback must be a name or a function, was {type(fb).__name__}")
-
-# %% ../../nbs/60_ml/03_inference.ipynb #b7e1a001
-REGISTRY_SCHEME = "models:/"
-
-
-def _registry_uri(tracking_uri: str | None) -> str:
-    import mlflow
-    from mlflow.tracking._tracking_service.utils import is_tracking_uri_set
-    return tracking_uri or (mlflow.get_tracking_uri() if is_tracking_uri_set() else "sqlite:///var/mlflow.db")
-
-
-def _registry_client(tracking_uri: str | None) -> Any:
-    import mlflow
-    uri = _registry_uri(tracking_uri)
-    return mlflow.MlflowClient(uri, registry_uri=uri)
-
-
-def _parse_registry_uri(uri: str) -> tuple[str, str | None, str | None]:
-    "Return (name, alias, version) of `models:/NAME@alias` or `models:/NAME/N`."
-    rest = uri[len(REGISTRY_SCHEME):] if uri.startswith(REGISTRY_SCHEME) else ""
-    m = re.fullmatch(r"([^/@]+)(?:@([\w\-]+)|/(\d+))", rest)
-    if m is None:
-        raise ValueError(f"source must be 'models:/NAME@alias' or 'models:/NAME/N', was {uri!r}")
-    return m.group(1), m.group(2), m.group(3)
-
-
-def registry_version(
-    uri: str,                           # `models:/NAME@alias` or `models:/NAME/N`
-    tracking_uri: str | None = None,    # None: MLflow's configured URI, else sqlite:///var/mlflow.db
-) -> str:                               # "NAME/N"
-    "Return the registered version an alias or version URI points to now; ValueError if none."
-    name, alias, number = _parse_registry_uri(uri)
-    if number is not None:
-        return f"{name}/{number}"
-    try:
-        mv = _registry_client(tracking_uri).get_model_version_by_alias(name, alias)
-    except Exception as e:
-        raise ValueError(f"model {uri!r} is not in the registry: {type(e).__name__}: {e}") from e
-    return f"{name}/{mv.version}"
-
-
-def resolve_registry_model(
-    uri: str,                           # `models:/NAME@alias` or `models:/NAME/N`
-    tracking_uri: str | None = None,
-) -> tuple[Path, str]:                  # (local .onnx or TorchScript file, "NAME/N")
-    "Download a registered model version and return its servable file and version."
-    import mlflow
-    ver = registry_version(uri, tracking_uri)
-    name, number = ver.rsplit("/", 1)
-    where = _registry_client(tracking_uri).get_model_version_download_uri(name, number)
-    d = Path(mlflow.artifacts.download_artifacts(artifact_uri=where, tracking_uri=_registry_uri(tracking_uri)))
-    files = sorted(d.rglob("*.onnx")) or sorted(d.rglob("*.torchscript.pt"))
-    if not files:
-        raise ValueError(f"model {uri!r} ({ver} at {where}) has no .onnx or .torchscript.pt file to serve")
-    return files[0], ver
-
 
 # %% ../../nbs/60_ml/03_inference.ipynb #ba8e5267
 @patch
