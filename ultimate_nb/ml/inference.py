@@ -418,16 +418,21 @@ def refresh(self: InferenceServer,
             name: str | None = None,   # one model; None: every model loaded from a `models:/NAME@alias`
 ) -> list[str]:                        # the models that now serve a new version
     "Reload the models whose registry alias points to another version now; the old one serves until then."
+    if name is not None:
+        self.model(name)                        # an unknown name raises UnknownModelError
     names = [name] if name is not None else self.models
     done = []
     for n in names:
-        m = self.model(n)
-        if not (m.source.startswith(REGISTRY_SCHEME) and "@" in m.source):
-            continue
+        m = self._models.get(n)
+        if m is None or not (m.source.startswith(REGISTRY_SCHEME) and "@" in m.source):
+            continue                            # unloaded since the names were taken, or not from a registry
         try:
             if registry_version(m.source, self.tracking_uri) == m.version:
                 continue
-            self.reload(n)
+            with self._lock:                    # an unload waits for the swap: nothing unloaded comes back
+                if self._models.get(n) is not m:
+                    continue                    # unloaded (or swapped) while the registry was read
+                self.reload(n)
         except ValueError as e:                 # the registry is down or the new version is bad
             self._stats[n].inc("errors", "reload")
             log.warning("model refresh failed name=%s source=%s error=%s", n, m.source, e)

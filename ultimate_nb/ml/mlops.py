@@ -29,6 +29,7 @@ import logging
 import math
 import os
 import platform
+import re
 import tempfile
 import threading
 import time
@@ -50,11 +51,12 @@ from ..core.store import Journal, make_engine
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'PACKAGES', 'MODELS_STREAM', 'CHAMPION', 'CHALLENGER', 'Tracking', 'start_tracking', 'data_fingerprint',
-           'environment', 'TrainingRun', 'log_training', 'DataValidationError', 'signal_schemas', 'validate_batch',
-           'optuna_storage', 'tune', 'SignalObjective', 'log_study', 'DMResult', 'dm_test', 'ModelJournal',
-           'alias_version', 'TrainResult', 'train_and_register', 'Promotion', 'promote_if_better', 'rollback',
-           'RegistryWatcher']
+__all__ = ['log', 'PACKAGES', 'MODELS_STREAM', 'CHAMPION', 'CHALLENGER', 'BAR_COLUMNS', 'PENDING_FILE', 'Tracking',
+           'start_tracking', 'data_fingerprint', 'environment', 'TrainingRun', 'log_training', 'DataValidationError',
+           'signal_schemas', 'validate_batch', 'optuna_storage', 'tune', 'SignalObjective', 'log_study', 'DMResult',
+           'dm_test', 'ModelJournal', 'alias_version', 'load_bars', 'retrain_windows', 'WaitingForData', 'load_pending',
+           'save_pending', 'clear_pending', 'TrainResult', 'train_and_register', 'Promotion', 'promote_if_better',
+           'rollback', 'RegistryWatcher']
 
 # %% ../../nbs/60_ml/07_mlops.ipynb #a1700007
 from ..core.config import MLOpsSettings   # defined with the other settings sections
@@ -448,9 +450,9 @@ MODELS_STREAM = "models"
 
 
 class ModelJournal:
-    "Append-only records of model decisions: `ModelRegistered`, `ModelPromoted`, `ModelKept`, `ModelRolledBack`, `TrainingRejected`."
+    "Append-only records of model decisions: `ModelRegistered`, `ModelPromoted`, `ModelKept`, `ModelRolledBack`, `TrainingRejected`, `TrainingWaiting`."
 
-    TYPES = ("ModelRegistered", "ModelPromoted", "ModelKept", "ModelRolledBack", "TrainingRejected")
+    TYPES = ("ModelRegistered", "ModelPromoted", "ModelKept", "ModelRolledBack", "TrainingRejected", "TrainingWaiting")
 
     def __init__(self, journal: Journal):
         self.journal = journal
@@ -505,6 +507,176 @@ def _holdout_losses(tr: Tracking, name: str, version: str, X: np.ndarray, y: np.
     p = np.clip(p, 1e-7, 1 - 1e-7)
     return -(y * np.log(p) + (1 - y) * np.log(1 - p))
 
+# %% ../../nbs/60_ml/07_mlops.ipynb #a1700091
+BAR_COLUMNS = ("open", "high", "low", "close", "volume")
+_TIME_COLS, _SYMBOL_COLS = ("ts", "timestamp", "time", "date"), ("symbol", "instrument")
+
+
+def _utc_index(col: pd.Series | pd.Index) -> pd.DatetimeIndex:
+    "Return a time column (int64 ns, datetime64, or strings) as a UTC DatetimeIndex."
+    if pd.api.types.is_integer_dtype(col):
+        return pd.DatetimeIndex(pd.to_datetime(np.asarray(col, np.int64), unit="ns", utc=True))
+    idx = pd.DatetimeIndex(pd.to_datetime(col))
+    return idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
+
+
+def _one_instrument(df: pd.DataFrame, symbol: str | None, source: str) -> pd.DataFrame:
+    "Return OHLCV bars of one instrument from a frame (time index, or long with time and symbol columns)."
+    if isinstance(df.index, pd.MultiIndex) or not isinstance(df.index, pd.DatetimeIndex):
+        df = df.reset_index()
+    if not isinstance(df.index, pd.DatetimeIndex):
+        t = next((c for c in _TIME_COLS if c in df.columns), None)
+        if t is None:
+            raise ValueError(f"source {source!r} needs a time index or a column {_TIME_COLS}, has {list(df.columns)}")
+        df = df.set_index(_utc_index(df.pop(t)))
+    sym = next((c for c in _SYMBOL_COLS if c in df.columns), None)
+    if sym is not None:
+        names = sorted(map(str, df[sym].unique()))
+        if symbol is None and len(names) == 1:
+            symbol = names[0]
+        if symbol not in names:
+            raise ValueError(f"symbol must name one instrument of source {source!r} ({', '.join(names[:20])}), was {symbol!r}")
+        df = df[df[sym].astype(str) == symbol]
+    elif symbol is not None:
+        raise ValueError(f"source {source!r} holds one instrument, unnamed; symbol must be None, was {symbol!r}")
+    if missing := [c for c in BAR_COLUMNS if c not in df.columns]:
+        raise ValueError(f"source {source!r} lacks bar column(s) {missing}")
+    out = df[list(BAR_COLUMNS)].astype(np.float64)
+    out.index = _utc_index(out.index).rename("ts")
+    out = out.sort_index(kind="stable")
+    return out[~out.index.duplicated(keep="last")]
+
+
+def load_bars(
+    source: str | Path = "sp500",   # "sp500", "parquet:PATH" (or a .parquet path), "feature_store:PATH"
+    symbol: str | None = None,      # the instrument of a source with several; None: the only one
+    view: str = "bar_features",     # feature store: the desk's view; its bars are in view "<view>_bars"
+) -> pd.DataFrame:                  # open, high, low, close, volume; UTC index "ts", increasing, unique
+    "Return one instrument's OHLCV bars from a bar source of any bar size."
+    if isinstance(source, Path) or (isinstance(source, str) and source.endswith(".parquet")
+                                    and not source.startswith(("parquet:", "feature_store:"))):
+        source = f"parquet:{source}"
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a str or Path, was {type(source).__name__}")
+    kind, _, where = source.partition(":")
+    if source == "sp500":
+        from ultimate_nb.data.historical import load_sp500
+        return _one_instrument(load_sp500(), None if symbol in (None, "SPX") else symbol, source)
+    if kind == "parquet" and where:
+        if not Path(where).is_file():
+            raise ValueError(f"source {source!r}: no Parquet file at {where}")
+        return _one_instrument(pd.read_parquet(where), symbol, source)
+    if kind == "feature_store" and where:
+        from ultimate_nb.analytics.features import BAR_FIELDS
+        from ultimate_nb.data.feature_store import FeatureStore, FeatureView, make_online_store
+        d = Path(where) / "offline" / f"{view}_bars"
+        versions = sorted(int(p.name[1:]) for p in d.glob("v*") if p.name[1:].isdigit()) if d.is_dir() else []
+        if not versions:
+            raise ValueError(f"source {source!r}: no offline bars of view {view!r} under {d}")
+        fs = FeatureStore(where, make_online_store("sqlite://"))      # read-only use: a private online store
+        v = FeatureView(f"{view}_bars", "instrument", BAR_FIELDS, version=versions[-1])
+        fs.register(v)
+        return _one_instrument(fs.read_offline(v), symbol, source)
+    raise ValueError(f"source must be 'sp500', 'parquet:PATH' or 'feature_store:PATH', was {source!r}")
+
+# %% ../../nbs/60_ml/07_mlops.ipynb #a1700095
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _when(x: Any, what: str, end: bool = False) -> pd.Timestamp:
+    "A UTC time from an ISO string, datetime or int ns; an end given as a date alone is the end of that day."
+    try:
+        t = pd.Timestamp(int(x), unit="ns") if isinstance(x, (int, np.integer)) and not isinstance(x, bool) else pd.Timestamp(x)
+    except (TypeError, ValueError):
+        t = pd.NaT
+    if t is pd.NaT or pd.isna(t):
+        raise ValueError(f"{what} must be a timestamp (ISO string, datetime or ns since the epoch), was {x!r}")
+    t = t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
+    return t + pd.Timedelta("1D") if end and isinstance(x, str) and _DATE_ONLY.match(x.strip()) else t
+
+
+def retrain_windows(
+    alarm: Any,                  # the drift alarm's time: ISO string, datetime or ns since the epoch
+    train_span: str = "5D",      # train on the bars in [alarm, alarm + train_span)
+    holdout_span: str = "3D",    # hold out the bars in the next holdout_span
+) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:   # (train_start, train_end, holdout_end), UTC
+    "Return the training and held-out windows of a retraining after a drift alarm: both after the alarm."
+    t0 = _when(alarm, "alarm")
+    spans = []
+    for what, s in (("train_span", train_span), ("holdout_span", holdout_span)):
+        try:
+            d = pd.Timedelta(s)
+        except (TypeError, ValueError):
+            d = pd.NaT
+        if d is pd.NaT or pd.isna(d) or d <= pd.Timedelta(0):
+            raise ValueError(f"{what} must be a positive duration such as '5D' or '36h', was {s!r}")
+        spans.append(d)
+    return t0, t0 + spans[0], t0 + spans[0] + spans[1]
+
+
+class WaitingForData(RuntimeError):
+    "The held-out window is not over: its last bar has not arrived yet. Retry later; nothing was trained."
+
+    def __init__(self, msg: str, newest: pd.Timestamp | None, holdout_end: pd.Timestamp, holdout_rows: int):
+        super().__init__(msg)
+        self.newest, self.holdout_end, self.holdout_rows = newest, holdout_end, holdout_rows
+
+
+def _check_ready(bars: pd.DataFrame, train_end: pd.Timestamp, holdout_end: pd.Timestamp, source: str) -> None:
+    "Raise `WaitingForData` unless the bar closing the held-out window has arrived (within one bar spacing)."
+    if len(bars):
+        step = bars.index.to_series().diff().median() if len(bars) > 1 else pd.Timedelta(0)
+        newest = bars.index[-1]
+        if newest + step >= holdout_end:
+            return
+    else:
+        newest = step = None
+    rows = int(((bars.index >= train_end) & (bars.index < holdout_end)).sum())
+    raise WaitingForData(f"the held-out window {train_end.isoformat()}..{holdout_end.isoformat()} is not over: "
+                         f"{rows} bar(s) of {source} in it so far, the newest at "
+                         f"{None if newest is None else newest.isoformat()} (bar spacing {step})",
+                         newest, holdout_end, rows)
+
+# %% ../../nbs/60_ml/07_mlops.ipynb #a1700096
+PENDING_FILE = "pending.json"
+
+
+def _plain(job: Mapping[str, Any]) -> dict:
+    return json.loads(json.dumps(dict(job), default=str))
+
+
+def load_pending(out_dir: str | Path) -> dict | None:
+    "Return the retraining waiting for data in `out_dir` (job, why, since_ns, tries), or None."
+    p = Path(out_dir) / PENDING_FILE
+    return json.loads(p.read_text()) if p.is_file() else None
+
+
+def save_pending(
+    out_dir: str | Path,
+    job: Mapping[str, Any],      # the parameters that define the retraining (source, windows, ...)
+    why: str,                    # why it waits
+) -> bool:                       # True when this job was not waiting already (a newer one replaces an older)
+    "Record `job` as the retraining waiting for data in `out_dir` (one at a time: the newest wins)."
+    old, job = load_pending(out_dir), _plain(job)
+    new = old is None or old["job"] != job
+    rec = {"job": job, "why": why, "since_ns": time.time_ns() if new else old["since_ns"],
+           "tries": 1 if new else old["tries"] + 1}
+    p = Path(out_dir) / PENDING_FILE
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{PENDING_FILE}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(rec, indent=1))
+    tmp.replace(p)                                # a reader never sees half a file
+    return new
+
+
+def clear_pending(out_dir: str | Path, job: Mapping[str, Any]) -> bool:
+    "Remove the waiting retraining if it is `job` (a newer one stays); return whether it was removed."
+    old = load_pending(out_dir)
+    if old is None or old["job"] != _plain(job):
+        return False
+    (Path(out_dir) / PENDING_FILE).unlink(missing_ok=True)
+    return True
+
 # %% ../../nbs/60_ml/07_mlops.ipynb #a1700057
 @dataclass
 class TrainResult:
@@ -518,12 +690,11 @@ class TrainResult:
     y_holdout: pd.Series
 
 
-def _split(bars: pd.DataFrame, train_start: str, train_end: str, holdout_end: str):
+def _split(bars: pd.DataFrame, t0: pd.Timestamp, t1: pd.Timestamp, t2: pd.Timestamp, features: Sequence[str]):
+    "Return (X, y) of the training window [t0, t1) and of the held-out window [t1, t2), from bars before t2."
     from ultimate_nb.live.strategies import signal_dataset
-    X, y = signal_dataset(bars.loc[:holdout_end])
-    ts = lambda s: pd.Timestamp(s, tz="UTC")
-    tr_mask = (X.index >= ts(train_start)) & (X.index < ts(train_end) + pd.Timedelta("1D"))
-    ho_mask = X.index >= ts(train_end) + pd.Timedelta("1D")
+    X, y = signal_dataset(bars[bars.index < t2], features)
+    tr_mask, ho_mask = (X.index >= t0) & (X.index < t1), X.index >= t1
     return X[tr_mask], y[tr_mask], X[ho_mask], y[ho_mask]
 
 
@@ -547,9 +718,9 @@ def _reject(tr: Tracking, mj: ModelJournal | None, name: str, err: DataValidatio
 
 
 def train_and_register(
-    bars: pd.DataFrame,                 # daily OHLCV bars, UTC index (e.g. `data.historical.load_sp500()`)
-    train_start: str, train_end: str,   # training window (dates, inclusive)
-    holdout_end: str,                   # held-out window: after train_end up to this date
+    bars: pd.DataFrame | str | Path,    # OHLCV bars (UTC index), or a source of `load_bars`: "sp500", "parquet:PATH", "feature_store:PATH"
+    train_start: Any, train_end: Any,   # training window [start, end): UTC timestamps; an end given as a date includes that day
+    holdout_end: Any,                   # held-out window: [train_end, holdout_end)
     settings: MLOpsSettings | None = None,
     out_dir: str | Path = "var/pipelines/train-challenger",
     hidden: int = 16, epochs: int = 300, lr: float = 3e-3, weight_decay: float = 1e-3, seed: int = 0,
@@ -557,23 +728,36 @@ def train_and_register(
     n_workers: int = 2,                 # tuning workers
     who: str | None = None,
     tracking: Tracking | None = None, journal: ModelJournal | None = None,
+    symbol: str | None = None,          # instrument of a source with several (see `load_bars`)
+    view: str = "bar_features",         # feature store source: the desk's view
+    features: Sequence[str] | None = None,  # the model's inputs (`default_specs()` names); None: SIGNAL_FEATURES
+    min_train: int = 200,               # training rows, at least
 ) -> TrainResult:
     "Validate, (tune,) train, export and register a signal-model challenger; return it with the held-out window."
-    from ultimate_nb.live.strategies import fit_signal_mlp
+    from ultimate_nb.live.strategies import SIGNAL_FEATURES, fit_signal_mlp
     from ultimate_nb.ml.inference import export_onnx
     s = MLOpsSettings() if settings is None else settings
+    t0, t1, t2 = _when(train_start, "train_start"), _when(train_end, "train_end", True), _when(holdout_end, "holdout_end", True)
+    if not t0 < t1 < t2:
+        raise ValueError(f"windows must satisfy train_start < train_end < holdout_end, were {t0}, {t1}, {t2}")
+    features = tuple(SIGNAL_FEATURES if features is None else features)
+    source = "frame" if isinstance(bars, pd.DataFrame) else str(bars)
+    if not isinstance(bars, pd.DataFrame):
+        bars = load_bars(bars, symbol, view)
+    _check_ready(bars, t1, t2, source)                  # raises WaitingForData: nothing tracked, nothing trained
     tr = tracking or start_tracking(s)
     mj = journal or ModelJournal.from_settings(s)
-    X_tr, y_tr, X_ho, y_ho = _split(bars, train_start, train_end, holdout_end)
+    X_tr, y_tr, X_ho, y_ho = _split(bars, t0, t1, t2, features)
     fps = {"X_train": data_fingerprint(X_tr), "y_train": data_fingerprint(y_tr), "X_holdout": data_fingerprint(X_ho)}
     try:
-        validate_batch(X_tr, y_tr, min_rows=200)
-        validate_batch(X_ho, y_ho, min_rows=s.min_holdout)
+        validate_batch(X_tr, y_tr, signal_schemas(features), min_rows=min_train)
+        validate_batch(X_ho, y_ho, signal_schemas(features), min_rows=s.min_holdout)
     except DataValidationError as e:
         _reject(tr, mj, s.model_name, e, fps, who)
         raise
-    params = dict(hidden=hidden, epochs=epochs, lr=lr, weight_decay=weight_decay, seed=seed,
-                  train_start=train_start, train_end=train_end, holdout_end=holdout_end, tune_trials=tune_trials)
+    params = dict(hidden=hidden, epochs=epochs, lr=lr, weight_decay=weight_decay, seed=seed, source=source,
+                  symbol=symbol, features=",".join(features), train_start=t0.isoformat(), train_end=t1.isoformat(),
+                  holdout_end=t2.isoformat(), tune_trials=tune_trials)
     if tune_trials:
         params.update(_tune_signal(tr, s, X_tr, y_tr, epochs, tune_trials, n_workers, seed))
     model = fit_signal_mlp(X_tr, y_tr, hidden=params["hidden"], epochs=epochs, lr=params["lr"],
@@ -588,7 +772,7 @@ def train_and_register(
                        "y_holdout": y_ho}, onnx_path, register=s.model_name)
     tr.client.set_registered_model_alias(s.model_name, CHALLENGER, run.version)
     mj.record("ModelRegistered", s.model_name, "continuous training", who, version=run.version, run_id=run.run_id,
-              holdout_log_loss=metrics["holdout_log_loss"])
+              holdout_log_loss=metrics["holdout_log_loss"], source=source)
     return TrainResult(run.version, run.run_id, onnx_path, metrics, params, X_ho, y_ho)
 
 # %% ../../nbs/60_ml/07_mlops.ipynb #a1700059
@@ -711,10 +895,13 @@ class RegistryWatcher:
 
     def check(self) -> list[str]:
         "Refresh now; return the models that swapped."
-        done = self.server.refresh()
-        for n in done:
-            self.reloads.append((time.time_ns(), n, self.server.model(n).version))
-            log.info("model swapped by alias name=%s version=%s", n, self.server.model(n).version)
+        done = []
+        for n in self.server.refresh():
+            m = self.server._models.get(n)          # None: unloaded since the swap
+            if m is not None:
+                done.append(n)
+                self.reloads.append((time.time_ns(), n, m.version))
+                log.info("model swapped by alias name=%s version=%s", n, m.version)
         return done
 
     def _loop(self) -> None:
