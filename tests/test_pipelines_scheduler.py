@@ -136,3 +136,25 @@ def test_cli_list_and_bad_until(tmp_path, schedules, capsys):
     assert "*/15 * * * *" in capsys.readouterr().out
     assert main(["schedule", "--until", "soon", "--schedules", str(schedules), "--out-root", str(tmp_path)]) == 2
     assert "until must be" in capsys.readouterr().err
+
+
+def test_a_notebook_can_report_waiting_or_idle_and_the_run_is_not_failed(tmp_path):
+    "A cell tagged `pipeline-status` printing {'status': 'waiting'} makes the run 'waiting', not failed."
+    import json as _json
+
+    from ultimate_nb.pipelines.runner import CLEAN, reported_status
+
+    def nb(text, tags=("pipeline-status",)):
+        p = tmp_path / f"nb{len(list(tmp_path.iterdir()))}.ipynb"
+        p.write_text(_json.dumps({"cells": [{"cell_type": "code", "metadata": {"tags": list(tags)}, "source": "",
+                                             "outputs": [{"output_type": "stream", "name": "stdout",
+                                                          "text": [text]}]}]}))
+        return p
+
+    assert reported_status(nb('{"status": "waiting", "why": "held-out window not over"}')) == "waiting"
+    assert reported_status(nb('{"status": "idle"}')) == "idle"
+    assert reported_status(nb('{"status": "promoted"}')) is None          # anything else: a plain success
+    assert reported_status(nb('{"status": "waiting"}', tags=())) is None   # only the tagged cell counts
+    assert reported_status(nb("not json")) is None
+    assert reported_status(tmp_path / "missing.ipynb") is None
+    assert {"success", "waiting", "idle"} == set(CLEAN)

@@ -19,6 +19,7 @@ Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/pipelines.html.md"""
 # %% ../../nbs/90_live/06_pipelines.ipynb #fb5b3b6c
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -41,8 +42,8 @@ SCHEDULES = REPO / "pipelines" / "schedules.yaml"
 STREAM = "pipelines"                              # journal stream of the run records
 
 # %% auto #0
-__all__ = ['log', 'REPO', 'SCHEDULES', 'STREAM', 'load_schedules', 'parse_params', 'RunRecord', 'PipelineMetrics',
-           'execute_papermill', 'render_html', 'PipelineRunner', 'Scheduler', 'parse_until', 'main']
+__all__ = ['log', 'REPO', 'SCHEDULES', 'STREAM', 'CLEAN', 'load_schedules', 'parse_params', 'RunRecord', 'PipelineMetrics',
+           'execute_papermill', 'render_html', 'PipelineRunner', 'reported_status', 'Scheduler', 'parse_until', 'main']
 
 # %% ../../nbs/90_live/06_pipelines.ipynb #5325850f
 def load_schedules(
@@ -81,6 +82,9 @@ def parse_params(
     return out
 
 # %% ../../nbs/90_live/06_pipelines.ipynb #7282b486
+CLEAN = ("success", "waiting", "idle")    # statuses of a run that did not fail
+
+
 @dataclass(frozen=True)
 class RunRecord:
     "One finished pipeline run."
@@ -89,7 +93,7 @@ class RunRecord:
     output: str                     # executed notebook
     html: str | None                # its HTML report, None if rendering failed or was off
     parameters: dict[str, Any]      # parameters passed to papermill
-    status: str                     # "success" or "failed"
+    status: str                     # "success", "failed", or what the notebook reported: "waiting", "idle"
     started: float                  # s since epoch
     duration_s: float               # wall seconds
     trigger: str = "manual"         # "manual", "cron" or "catch-up"
@@ -121,8 +125,8 @@ class PipelineMetrics:
         self.runs.labels(name=rec.name, status=rec.status).inc()
         self.last_run.labels(name=rec.name).set(end)
         self.duration.labels(name=rec.name).set(rec.duration_s)
-        self.last_failed.labels(name=rec.name).set(0 if rec.status == "success" else 1)
-        if rec.status == "success":
+        self.last_failed.labels(name=rec.name).set(0 if rec.status in CLEAN else 1)
+        if rec.status in CLEAN:
             self.last_success.labels(name=rec.name).set(end)
 
     def skip(self, name: str, reason: str) -> None:
@@ -223,6 +227,24 @@ def skip(self: PipelineRunner, name: str, reason: str, scheduled: float) -> None
     self.write_metrics()
 
 # %% ../../nbs/90_live/06_pipelines.ipynb #73cd9849
+def reported_status(notebook: str | Path) -> str | None:
+    """Return the status an executed notebook reported: the JSON `status` its cell tagged `pipeline-status`
+    printed, when it is "waiting" or "idle"; else None (a plain successful run)."""
+    try:
+        cells = json.loads(Path(notebook).read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return None
+    for c in cells:
+        if "pipeline-status" in c.get("metadata", {}).get("tags", []):
+            text = "".join("".join(o.get("text", "")) for o in c.get("outputs", []) if o.get("name") == "stdout")
+            try:
+                status = json.loads(text).get("status")
+            except (ValueError, AttributeError):
+                return None
+            return status if status in ("waiting", "idle") else None
+    return None
+
+
 @patch
 def run(
     self: PipelineRunner,
@@ -250,6 +272,8 @@ def run(
         self.execute(self.schedules_path.parent / entry["notebook"], output, params, self.cwd)
     except Exception as e:  # papermill's error names the failing cell and its exception
         status, error = "failed", f"{type(e).__name__}: {e}"
+    else:
+        status = reported_status(output) or status      # "waiting" for data, "idle": ended cleanly, did nothing
     html = None
     if self.html and output.exists():
         try:
@@ -262,7 +286,7 @@ def run(
     self.metrics.running.labels(name=name).set(0)
     self.metrics.observe(rec)
     self.write_metrics()
-    (log.info if status == "success" else log.error)(
+    (log.info if status in CLEAN else log.error)(
         "pipeline end name=%s status=%s duration_s=%.3f", name, status, rec.duration_s)
     return rec
 
@@ -431,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         runner = PipelineRunner(a.schedules, a.out_root)
         if a.cmd == "run":
             rec = runner.run(a.name, parse_params(a.param))
-            if rec.status != "success":
+            if rec.status not in CLEAN:
                 print(f"error: pipeline {a.name!r} failed: {rec.error}", file=sys.stderr)
                 return 1
             print(rec.output)
