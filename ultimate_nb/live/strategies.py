@@ -81,9 +81,10 @@ def _mlp_class():
             self.net = torch.nn.Sequential(torch.nn.Linear(n, hidden), torch.nn.Tanh(),
                                            torch.nn.Linear(hidden, hidden), torch.nn.Tanh(),
                                            torch.nn.Linear(hidden, 1))
+            self.out = torch.nn.Sigmoid()   # a module (no weights), so deep SHAP's rescale rules see it
 
         def forward(self, x):
-            return torch.sigmoid(self.net((x - self.mean) / self.std))
+            return self.out(self.net((x - self.mean) / self.std))
     return SignalMLP
 
 
