@@ -118,7 +118,8 @@ class TradingSystem:
         self.marks: dict[str, float] = {}
         self._marks_ts = 0
         self._bar_equity: tuple = (None, 0.0)        # (last bar, equity after it): computed once per bar
-        self._strategy_latency = self.metrics._stage("strategy")
+        self._strategy_latency = self.metrics._stage("strategy")     # hot-path histograms (plain counts)
+        self._order_latency, self._pretrade_latency = self.metrics._stage("order"), self.metrics._stage("pretrade")
         self._pending_timers: list[tuple] = []
         self._stopped = False
         self.equity_curve: list[tuple[int, float]] = []   # (bar close ns, equity), replays only
@@ -246,7 +247,10 @@ class BookContext:
 
     def position(self, instrument_id: str, strategy_id: str | None = None) -> int:
         "Return the book's signed position (None), or the part built by `strategy_id`'s orders."
-        return self.system.position(instrument_id, strategy_id)
+        oms = self.system.oms
+        if strategy_id is None:
+            return oms.account.position(instrument_id).qty
+        return oms.strategy_positions.get((strategy_id, instrument_id), 0)
 
     def own_position(self, instrument_id: str) -> int:
         "Return this strategy's own signed position in `instrument_id`."
@@ -254,6 +258,8 @@ class BookContext:
 
     def open_orders(self, instrument_id: str, strategy_id: str | None = None) -> list[OrderState]:
         "Return the open orders in `instrument_id` (of `strategy_id` only, if given), oldest first."
+        if not self.system.oms._open_by_instrument.get(instrument_id):
+            return []                                # most bars: nothing working
         return self.system.open_orders(instrument_id, strategy_id)
 
     def working(self, instrument_id: str) -> int:
@@ -679,17 +685,17 @@ def _wire(self: TradingSystem) -> None:
     if isinstance(self.feed, BookFeed):              # the L2 book: the broker matches against it
         b.subscribe(BookSnapshot, self.broker.on_book, name="broker.on_book")
         b.subscribe(Trade, self.broker.on_trade, name="broker.on_trade")
-    counters: dict[type, tuple] = {}     # type -> its counter children (events, and orders by status)
+    counters: dict[type, tuple] = {}     # type -> its tallies (events, and orders by status): plain counts
 
     def count(ev):
         cs = counters.get(type(ev))
         if cs is None:
             status = ORDER_EVENTS.get(type(ev))
-            cs = counters[type(ev)] = (m.events.labels(type=type(ev).__name__),) + (
-                () if status is None else (m.orders.labels(status=status),))
-        for c in cs:
-            c.inc()
+            cs = counters[type(ev)] = (m.tally(m.events.labels(type=type(ev).__name__)),) + (
+                () if status is None else (m.tally(m.orders.labels(status=status)),))
+        cs[0].n += 1
         if len(cs) > 1:
+            cs[1].n += 1
             self._count_strategy_order(ev)
     b.subscribe("*", count, name="metrics")
 
@@ -698,9 +704,18 @@ def _wire(self: TradingSystem) -> None:
 def _count_strategy_order(self: TradingSystem, ev: Any) -> None:
     "Count an order state change (not a fill: `_on_fill` counts those) under its strategy's label."
     s = self.oms.order(ev.client_order_id)
-    m = self.metrics
-    m.strategy_orders.labels(strategy=m.strategy_label(None if s is None else s.order.strategy_id),
-                             status=ORDER_EVENTS[type(ev)]).inc()
+    self._strategy_order_tally(None if s is None else s.order.strategy_id, ORDER_EVENTS[type(ev)]).n += 1
+
+
+@patch
+def _strategy_order_tally(self: TradingSystem, strategy_id: str | None, status: str):
+    "Return the tally of `ultimate_strategy_orders_total` for `strategy_id` (its bounded label) and `status`."
+    m, key = self.metrics, (strategy_id, status)
+    cache = self.__dict__.setdefault("_order_tallies", {})
+    t = cache.get(key)
+    if t is None:
+        t = cache[key] = m.tally(m.strategy_orders.labels(strategy=m.strategy_label(strategy_id), status=status))
+    return t
 
 
 @patch
@@ -746,8 +761,8 @@ def _on_fill(self: TradingSystem, f: OrderFilled) -> None:
     state = self.oms.order(f.client_order_id)
     m, sid = self.metrics, state.order.strategy_id
     m.record_fill(f.instrument_id, f.side, f.qty, strategy=sid)
-    m.orders.labels(status=state.status.value).inc()
-    m.strategy_orders.labels(strategy=m.strategy_label(sid), status=state.status.value).inc()
+    m.tally(m.orders.labels(status=state.status.value)).n += 1
+    self._strategy_order_tally(sid, state.status.value).n += 1
     c = self.contexts.get(state.order.strategy_id)
     if c is not None:                                # a strategy's own fill: its counters, then its handler
         mult = self.instruments[f.instrument_id].multiplier if f.instrument_id in self.instruments else 1.0
@@ -800,7 +815,7 @@ def _submit_order(self: TradingSystem, order: Order) -> OrderState:
         return self.oms.apply(OrderDenied(cid, denial.reason, now, now, code=denial.code.value))
     self.oms.apply(OrderSubmitted(cid, now, now))
     self.broker.submit(order)
-    self.metrics.observe_latency("order", (time.perf_counter_ns() - t0) * 1e-9)
+    self._order_latency.observe((time.perf_counter_ns() - t0) * 1e-9)
     return self.oms.order(cid)
 
 
@@ -819,7 +834,7 @@ def _pretrade(self: TradingSystem, order: Order) -> Denial | None:
     book_gross, strategy_gross = self.gross_notional(order.strategy_id)
     denial = self.risk.check(order, self.oms.position(inst).qty, self.marks.get(inst), *self.oms.working_qty(inst),
                              state=self.controls.state, book_gross=book_gross, strategy_gross=strategy_gross)
-    self.metrics.observe_latency("pretrade", (time.perf_counter_ns() - t0) * 1e-9)
+    self._pretrade_latency.observe((time.perf_counter_ns() - t0) * 1e-9)
     return denial
 
 
@@ -848,7 +863,8 @@ def _book_gross(self: TradingSystem) -> float:
     marks, insts, book = self.marks, self.instruments, 0.0
     for p in self.oms.account.positions:
         book += abs(p.qty) * marks.get(p.instrument_id, p.avg_price) * insts[p.instrument_id].multiplier
-    for s in self.oms.open_orders():
+    open_ = self.oms._open
+    for s in (open_.values() if len(open_) < 2 else self.oms.open_orders()):   # oldest first, as `gross_notional`
         o = s.order
         book += s.leaves_qty * (o.limit_price or o.stop_price or marks.get(o.instrument_id, 0.0)) \
             * insts[o.instrument_id].multiplier
@@ -1048,7 +1064,7 @@ def _equity_now(self: TradingSystem) -> float:
     "Return cash plus positions at the last mids (the same sum as `update_account_metrics`, no gauges)."
     acct, marks, mv = self.oms.account, self.marks, 0.0
     for p in acct.positions:
-        mv += p.market_value(marks.get(p.instrument_id, p.avg_price))
+        mv += p.qty * marks.get(p.instrument_id, p.avg_price) * p.multiplier     # `Position.market_value`, inlined
     return acct.cash + mv
 
 
