@@ -21,12 +21,14 @@ Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/system.html.md"""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import re
 import subprocess   # `live.desks.retrain` starts the pipeline with it (tests patch it here)
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -463,14 +465,18 @@ def _count_strategy_order(self: TradingSystem, ev: Any) -> None:
     self._strategy_order_tally(None if s is None else s.order.strategy_id, ORDER_EVENTS[type(ev)]).n += 1
 
 
+_BOOK = object()      # `_strategy_order_tally`'s key for the book's own order count
+
+
 @patch
 def _strategy_order_tally(self: TradingSystem, strategy_id: str | None, status: str):
-    "Return the tally of `ultimate_strategy_orders_total` for `strategy_id` (its bounded label) and `status`."
+    "Return the tally of `ultimate_strategy_orders_total` for `strategy_id` (its bounded label) and `status` (`_BOOK`: `ultimate_orders_total`)."
     m, key = self.metrics, (strategy_id, status)
     cache = self.__dict__.setdefault("_order_tallies", {})
     t = cache.get(key)
     if t is None:
-        t = cache[key] = m.tally(m.strategy_orders.labels(strategy=m.strategy_label(strategy_id), status=status))
+        t = cache[key] = m.tally(m.orders.labels(status=status) if strategy_id is _BOOK else
+                                 m.strategy_orders.labels(strategy=m.strategy_label(strategy_id), status=status))
     return t
 
 
@@ -517,7 +523,7 @@ def _on_fill(self: TradingSystem, f: OrderFilled) -> None:
     state = self.oms.order(f.client_order_id)
     m, sid = self.metrics, state.order.strategy_id
     m.record_fill(f.instrument_id, f.side, f.qty, strategy=sid)
-    m.tally(m.orders.labels(status=state.status.value)).n += 1
+    self._strategy_order_tally(_BOOK, state.status.value).n += 1
     self._strategy_order_tally(sid, state.status.value).n += 1
     c = self.contexts.get(state.order.strategy_id)
     if c is not None:                                # a strategy's own fill: its counters, then its handler
@@ -827,16 +833,23 @@ def _equity_now(self: TradingSystem) -> float:
 @patch
 def update_account_metrics(self: TradingSystem) -> float:
     "Refresh the account and position gauges; return the equity."
-    acct = self.oms.account
+    acct, m = self.oms.account, self.metrics
+    gauges = self.__dict__.setdefault("_gauges", {})     # instrument or ("strategy", id) -> its gauge child
     mv = 0.0
     for p in acct.positions:
         mark = self.marks.get(p.instrument_id, p.avg_price)
         mv += p.market_value(mark)
-        self.metrics.position_qty.labels(instrument=p.instrument_id).set(p.qty)
+        g = gauges.get(p.instrument_id)
+        if g is None:
+            g = gauges[p.instrument_id] = m.position_qty.labels(instrument=p.instrument_id)
+        g.set(p.qty)
     for c in self.contexts.values():                 # each strategy's own P&L: its cash flows + positions at the marks
         value = sum(q * self.marks.get(i, 0.0) * self.instruments[i].multiplier
                     for (sid, i), q in self.oms.strategy_positions.items() if sid == c.strategy_id and q)
-        self.metrics.strategy_pnl.labels(strategy=c.strategy_id).set(c.stats["cash"] + value)
+        g = gauges.get(("strategy", c.strategy_id))
+        if g is None:
+            g = gauges[("strategy", c.strategy_id)] = m.strategy_pnl.labels(strategy=c.strategy_id)
+        g.set(c.stats["cash"] + value)
     self.metrics.set_account(cash=acct.cash, equity=acct.cash + mv,
                              realized_pnl=sum(p.realized_pnl for p in acct.positions),
                              unrealized_pnl=sum(p.unrealized_pnl(self.marks.get(p.instrument_id, p.avg_price))
@@ -875,18 +888,35 @@ def run_simulated(self: TradingSystem, n_steps: int) -> int:
         raise TypeError(f"clock must be a SimClock for run_simulated, was {type(self.clock).__name__}")
     n, feed, clock, publish, batch = 0, self.feed, self.clock, self.bus.publish, self.journal.batch
     replay = self.replay is not None
-    for _ in range(n_steps):
-        events = feed.step()
-        if not events and replay:
-            break                                   # the replay is exhausted
-        now = feed.now_ns
-        if now > clock.timestamp_ns():
-            clock.set_time(now)
-        with batch():                               # one commit per step: the journal entries it caused
-            for ev in events:
-                publish(ev)
-        n += len(events)
+    with _loop_gc():
+        for _ in range(n_steps):
+            events = feed.step()
+            if not events and replay:
+                break                               # the replay is exhausted
+            now = feed.now_ns
+            if now > clock.timestamp_ns():
+                clock.set_time(now)
+            with batch():                           # one commit per step: the journal entries it caused
+                for ev in events:
+                    publish(ev)
+            n += len(events)
     return n
+
+
+@contextmanager
+def _loop_gc():
+    """Hide the objects that exist before the loop from the cyclic collector while it runs (`gc.freeze`),
+    so a full collection inside the loop scans only what the loop made instead of the whole heap (a
+    pause of a fraction of a second with pandas and torch loaded); `gc.unfreeze` gives them back after.
+    Left alone when the collector is off or someone else froze objects."""
+    own = gc.isenabled() and gc.get_freeze_count() == 0
+    if own:
+        gc.freeze()
+    try:
+        yield
+    finally:
+        if own:
+            gc.unfreeze()
 
 
 @patch
