@@ -45,4 +45,11 @@ def test_drift_alarm_starts_one_retraining_run_at_a_time(tmp_path, monkeypatch):
     FakeProc.started[0].running = False
     assert book._retrain("alarm-3") == 4243            # finished: the next alarm retrains again
     assert (tmp_path / "pipelines" / "retrain.log").exists()
+    FakeProc.started[-1].running = False
+    alarm = type("Alarm", (), {"ts_event": 1_767_300_000_000_000_000})()
+    book.settings.feature_store.enabled = True               # the book's own bars, from the feature store
+    book._retrain(alarm)
+    argv = FakeProc.started[-1].argv
+    assert argv[argv.index("-p") + 1] == "alarm=1767300000000000000"
+    assert f"source=feature_store:{(tmp_path / 'features').resolve()}" in argv and "view=bar_features" in argv
     book.close()

@@ -44,6 +44,8 @@ Modules:
 - `ultimate_nb.live.api`: The three network faces of a running book: the REST trading API on :8081, the WebSocket stream on :8082 and Prometheus metrics on :8083.
 - `ultimate_nb.live.backtest`: Run a strategy through the live `TradingSystem` on a simulated clock over a replay or the simulator, get its orders, fills, equity curve and statistics, check it against vectorbt, and sweep or walk forward its parameters on Dask.
 - `ultimate_nb.live.chains`: The option chains of the book's underlyings, simulated off their live quotes and valued on a timer, served over REST.
+- `ultimate_nb.live.context`: `BookContext`: one strategy's view of the book: positions, working orders, limits left, features, model outputs, timers and order placement.
+- `ultimate_nb.live.desks`: The plumbing that plugs components into a book: `add_desk`, the desks the settings turn on, and instruments listed at runtime.
 - `ultimate_nb.live.fleet`: Several books run as separate processes (one per account or strategy group); this module polls each one's REST and serves their positions, P&L, exposure, trading state and health, per book and summed, over REST and Prometheus metrics.
 - `ultimate_nb.live.hedging`: The Greeks hedging engine of `execution.hedging` in the book: a `GammaScalper` strategy and the `HedgingDesk` that sends hedges through pre-trade risk and journals each decision.
 - `ultimate_nb.live.market_maker`: An Avellaneda–Stoikov (2008) market maker: reservation price, optimal spread, inventory limits and skew, calibrated online from the book, running in the loop on the L2 book simulator against a fixed-spread baseline.

@@ -487,10 +487,10 @@ class OrderState:
         if self.status not in _ALLOWED[kind]:
             raise InvalidOrderTransition(f"{kind.__name__} not allowed in state {self.status.value} "
                                          f"for {self.order.client_order_id}")
-        if kind is not OrderFilled:
-            extra = {"venue_order_id": ev.venue_order_id} if kind is OrderAccepted else {}
-            return replace(self, status=_TARGET[kind], reason=getattr(ev, "reason", None),
-                           ts_last=ev.ts_event, **extra)
+        if kind is not OrderFilled:                  # the constructor: `dataclasses.replace` is 3x slower
+            return OrderState(self.order, _TARGET[kind], self.filled_qty, self.avg_fill_price, self.fees,
+                              ev.venue_order_id if kind is OrderAccepted else self.venue_order_id,
+                              getattr(ev, "reason", None), self.fill_ids, ev.ts_event)
         return self._apply_fill(ev)
 
     def _apply_fill(self, f: OrderFilled) -> OrderState:
@@ -504,8 +504,8 @@ class OrderState:
                                          f"{filled} > {self.order.qty}")
         avg = (self.avg_fill_price * self.filled_qty + f.price * f.qty) / filled
         status = _S.FILLED if filled == self.order.qty else _S.PARTIALLY_FILLED
-        return replace(self, status=status, filled_qty=filled, avg_fill_price=avg, fees=self.fees + f.fee,
-                       fill_ids=self.fill_ids | {f.fill_id}, ts_last=f.ts_event)
+        return OrderState(self.order, status, filled, avg, self.fees + f.fee, self.venue_order_id, self.reason,
+                          self.fill_ids | {f.fill_id}, f.ts_event)
 
 # %% ../../nbs/00_core/04_events.ipynb #a7d3bf6d
 @dataclass(frozen=True, slots=True)
@@ -532,7 +532,7 @@ class Position:
             realized += closed * (f.price - avg) * (1 if q > 0 else -1) * self.multiplier
             new_q = q + d
             avg = 0.0 if new_q == 0 else (avg if abs(d) <= abs(q) else f.price)
-        return replace(self, qty=new_q, avg_price=avg, realized_pnl=realized, fees=self.fees + f.fee)
+        return Position(self.instrument_id, new_q, avg, realized, self.fees + f.fee, self.multiplier)
 
     def unrealized_pnl(self, mark: float) -> float:
         "Return open P&L at `mark`, quote currency."

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -27,7 +28,8 @@ from fastcore.basics import patch
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 # %% auto #0
-__all__ = ['LATENCY_BUCKETS', 'CONTENT_TYPE', 'StageTimer', 'Metrics', 'HealthStatus', 'ComponentHealth', 'Health']
+__all__ = ['LATENCY_BUCKETS', 'CONTENT_TYPE', 'StageTimer', 'Tally', 'HotHistogram', 'Metrics', 'HealthStatus', 'ComponentHealth',
+           'Health']
 
 # %% ../../nbs/00_core/03_metrics.ipynb #0c97b654
 LATENCY_BUCKETS: tuple[float, ...] = (
@@ -56,6 +58,66 @@ class StageTimer:
         self._hist.observe(self.seconds)
         return False
 
+# %% ../../nbs/00_core/03_metrics.ipynb #a7f3c2d1
+class Tally:
+    "A counter child's hot-path count: the loop adds to `n` (a plain number, no lock); a scrape adds it to the child."
+
+    __slots__ = ("n", "_done", "_child")
+
+    def __init__(self, child: Any) -> None:
+        self.n = 0          # counted so far (only the loop's thread writes it)
+        self._done = 0      # the part already added to the child (only the flushing thread writes it)
+        self._child = child
+
+    def _flush(self) -> None:
+        n = self.n
+        if n != self._done:
+            self._child.inc(n - self._done)
+            self._done = n
+
+
+class HotHistogram:
+    "A histogram child's hot-path observations in plain lists (bucket counts and sum); a scrape adds them to the child."
+
+    __slots__ = ("bounds", "counts", "sum", "_done", "_done_sum", "_child")
+
+    def __init__(self, child: Any) -> None:
+        self.bounds = tuple(child._upper_bounds)    # the child's upper bounds, +Inf last
+        self.counts = [0] * len(self.bounds)        # observations per bucket (not cumulative)
+        self.sum = 0.0
+        self._done, self._done_sum, self._child = [0] * len(self.bounds), 0.0, child
+
+    def observe(self, seconds: float) -> None:
+        "Count `seconds` in the first bucket whose upper bound is >= it (as prometheus-client does)."
+        self.counts[bisect_left(self.bounds, seconds)] += 1
+        self.sum += seconds
+
+    def _flush(self) -> None:
+        c, done, child = self.counts, self._done, self._child
+        for i in range(len(c)):
+            n = c[i]
+            if n != done[i]:
+                child._buckets[i].inc(n - done[i])
+                done[i] = n
+        s = self.sum
+        if s != self._done_sum:
+            child._sum.inc(s - self._done_sum)
+            self._done_sum = s
+
+
+class _Flusher:
+    "A collector registered first in a `Metrics` registry: collecting it flushes the hot-path counts."
+
+    def __init__(self, metrics: Any) -> None:
+        self._metrics = metrics
+
+    def describe(self) -> list:
+        return []
+
+    def collect(self) -> list:
+        self._metrics.flush()
+        return []
+
 # %% ../../nbs/00_core/03_metrics.ipynb #c3bcad43
 class Metrics:
     "The standard `ultimate_*` metrics in a registry of their own."
@@ -68,6 +130,10 @@ class Metrics:
     ) -> None:
         self.registry = CollectorRegistry() if registry is None else registry
         r = self.registry
+        self._tallies: dict[int, Tally] = {}       # id(counter child) -> its hot-path tally
+        self._hot: list = []                       # every Tally and HotHistogram, flushed at scrape time
+        self._flush_lock = threading.Lock()
+        r.register(_Flusher(self))                 # first: a scrape adds the hot-path counts before reading
         # prometheus-client appends `_total` to counter names when it exposes them
         self.events = Counter("ultimate_events", "Market and order events processed.", ["type"], registry=r)
         self.bad_events = Counter("ultimate_bad_events", "Bad events counted, logged and dropped.",
@@ -107,8 +173,9 @@ class Metrics:
         self.strategy_pnl = Gauge("ultimate_strategy_pnl", "P&L of a strategy's own orders at the last marks, fees paid.",
                                   ["strategy"], registry=r)
         self._dropped_seen: dict[str, int] = {}
-        self._stages: dict[str, Any] = {}
+        self._stages: dict[str, HotHistogram] = {}
         self._strategies: frozenset[str] = frozenset()
+        self._fill_tallies: dict[tuple, tuple] = {}
 
     def set_strategies(
         self,
@@ -116,6 +183,7 @@ class Metrics:
     ) -> None:
         "Name the strategies whose ids may be `strategy` label values (with 'api', REST orders); others count as 'manual'."
         self._strategies = frozenset(ids) | {"api"}
+        self._fill_tallies.clear()                 # their strategy labels may change
 
     def strategy_label(self, strategy_id: Any) -> str:
         "Return the `strategy` label of `strategy_id`: itself for a strategy of the book, else 'manual'."
@@ -135,13 +203,31 @@ class Metrics:
 
     # -- LATENCY --
 
-    def _stage(self, stage: str) -> Any:
-        child = self._stages.get(stage)
-        if child is None:
+    def _stage(self, stage: str) -> HotHistogram:
+        hot = self._stages.get(stage)
+        if hot is None:
             if not isinstance(stage, str) or not stage:
                 raise ValueError(f"stage must be a non-empty string, was {stage!r}")
-            child = self._stages[stage] = self.latency.labels(stage=stage)
-        return child
+            hot = self._stages[stage] = HotHistogram(self.latency.labels(stage=stage))
+            self._hot.append(hot)
+        return hot
+
+    def tally(
+        self,
+        child: Any,   # a counter's child, e.g. `m.events.labels(type="Quote")`
+    ) -> Tally:
+        "Return the hot-path tally of `child` (one per child): add to `.n`; a scrape moves it into `child`."
+        t = self._tallies.get(id(child))
+        if t is None:
+            t = self._tallies[id(child)] = Tally(child)
+            self._hot.append(t)
+        return t
+
+    def flush(self) -> None:
+        "Add what the tallies and hot histograms counted since the last flush to their prometheus children."
+        with self._flush_lock:
+            for h in list(self._hot):
+                h._flush()
 
     def time(
         self,
@@ -158,7 +244,9 @@ class Metrics:
         "Observe a duration of `seconds` under `stage`."
         if not 0.0 <= seconds < math.inf:
             raise ValueError(f"seconds must be finite and >= 0, was {seconds!r}")
-        self._stage(stage).observe(seconds)
+        h = self._stage(stage)
+        h.counts[bisect_left(h.bounds, seconds)] += 1
+        h.sum += seconds
 
     # -- FILLS AND ACCOUNT --
 
@@ -176,12 +264,21 @@ class Metrics:
             raise ValueError(f"side must be 'buy' or 'sell', was {side!r}")
         if not 0 < qty < math.inf:
             raise ValueError(f"qty must be finite and > 0, was {qty!r}")
-        self.fills.labels(instrument=instrument).inc()
-        self.fill_qty.labels(instrument=instrument, side=s).inc(qty)
+        key = (instrument, s, strategy)
+        ts = self._fill_tallies.get(key)
+        if ts is None:
+            ts = (self.tally(self.fills.labels(instrument=instrument)),
+                  self.tally(self.fill_qty.labels(instrument=instrument, side=s)))
+            if strategy is not None:
+                label = self.strategy_label(strategy)
+                ts += (self.tally(self.strategy_fills.labels(strategy=label, side=s)),
+                       self.tally(self.strategy_fill_qty.labels(strategy=label, side=s)))
+            self._fill_tallies[key] = ts
+        ts[0].n += 1
+        ts[1].n += qty
         if strategy is not None:
-            label = self.strategy_label(strategy)
-            self.strategy_fills.labels(strategy=label, side=s).inc()
-            self.strategy_fill_qty.labels(strategy=label, side=s).inc(qty)
+            ts[2].n += 1
+            ts[3].n += qty
 
     def set_account(
         self,

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,12 +195,15 @@ def _check_ts_ns(v: Any) -> int:
     return v
 
 
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))   # built once: `json.dumps` with options builds one per call
+
+
 def _encode(payload: Any) -> str:
     "Return `payload` as compact JSON, refusing non-objects, NaN, infinity and unknown types."
-    if not isinstance(payload, Mapping):
+    if type(payload) is not dict and not isinstance(payload, Mapping):
         raise TypeError(f"payload must be a dict, was {type(payload).__name__}")
     try:
-        return json.dumps(dict(payload), allow_nan=False, separators=(",", ":"))
+        return _ENCODER.encode(payload if type(payload) is dict else dict(payload))
     except ValueError as e:
         raise ValueError(f"payload must not contain NaN or infinity ({e})") from None
     except TypeError as e:
@@ -210,6 +212,27 @@ def _encode(payload: Any) -> str:
 # %% ../../nbs/00_core/07_store.ipynb #3a4e2ece
 _COLUMNS = ("ts_ns", "stream", "type", "payload")
 _INSERT_SQL = "INSERT INTO journal (ts_ns, stream, type, payload) VALUES (?, ?, ?, ?)"
+
+
+class _Batch:
+    "The context manager `Journal.batch` returns (a class, not a generator: the loop opens one per step)."
+
+    __slots__ = ("_journal",)
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    def __enter__(self) -> Journal:
+        local = self._journal._local
+        local.depth = getattr(local, "depth", 0) + 1
+        return self._journal
+
+    def __exit__(self, *exc: Any) -> bool:
+        j = self._journal
+        j._local.depth -= 1
+        if j._local.depth == 0 and j._pending:
+            j.flush()
+        return False
 
 
 def _entry(row: Any) -> JournalEntry:
@@ -233,10 +256,12 @@ class Journal:
         self._insert = insert(self.table)
         self._writer: Connection | None = None   # kept open: a pool checkout per append costs ~100 us
         self._raw: Any = None                    # SQLite: the DBAPI connection the writer inserts on
+        self._cur: Any = None                    # ... and its cursor
         self._sqlite = engine.dialect.name == "sqlite"
         self._local = threading.local()          # per thread: depth of open `batch` blocks
         self._pending = 0                        # rows inserted on SQLite but not committed yet
         self.commits = 0                         # transactions committed (group commits count once)
+        self._batch = _Batch(self)               # reentrant: its depth lives in `_local`
         log.info("journal opened url=%s last_seq=%d", engine.url, self.last_seq())
 
     def __repr__(self) -> str:
@@ -252,8 +277,20 @@ class Journal:
         ts_ns: int,         # ns since epoch
     ) -> int:               # the new entry's seq
         "Append one entry and return its sequence number; committed now, or at the end of the open `batch`."
-        return self._write([(_check_ts_ns(ts_ns), _check_name("stream", stream), _check_name("type", type),
-                             _encode(payload))])[0]
+        row = (_check_ts_ns(ts_ns), _check_name("stream", stream), _check_name("type", type), _encode(payload))
+        if not self._sqlite:
+            return self._write_sa([row])[0]
+        with self._lock:                         # `_write` for one row, without the lists (the order path's case)
+            cur = self._cur if self._cur is not None else self._cursor()
+            try:
+                cur.execute(_INSERT_SQL, row)
+            except Exception:
+                self._drop_writer()
+                raise
+            self._pending += 1
+            if getattr(self._local, "depth", 0) == 0:
+                self._commit()
+            return cur.lastrowid
 
     def append_many(
         self,
@@ -263,16 +300,9 @@ class Journal:
         return self._write([(_check_ts_ns(t), _check_name("stream", s), _check_name("type", ty), _encode(p))
                             for s, ty, p, t in items])
 
-    @contextmanager
-    def batch(self) -> Iterator[Journal]:
+    def batch(self) -> _Batch:
         "Group commit: the appends of this thread inside the block commit together when the outermost block exits."
-        self._local.depth = getattr(self._local, "depth", 0) + 1
-        try:
-            yield self
-        finally:
-            self._local.depth -= 1
-            if self._local.depth == 0 and self._pending:
-                self.flush()
+        return self._batch
 
     def flush(self) -> int:
         "Commit the rows inserted by open batches now; return how many were committed."
@@ -292,7 +322,7 @@ class Journal:
 
     def _drop_writer(self) -> None:
         "Forget the writer connection after a failure (its uncommitted rows are rolled back)."
-        raw, self._raw, self._pending = self._raw, None, 0
+        raw, self._raw, self._cur, self._pending = self._raw, None, None, 0
         if raw is not None:
             raw.invalidate()
 
@@ -301,11 +331,8 @@ class Journal:
         if not self._sqlite:
             return self._write_sa(rows)
         with self._lock:
-            if self._raw is None:
-                self._raw = self.engine.raw_connection()
-            dbc = self._raw.driver_connection
+            cur = self._cur if self._cur is not None else self._cursor()
             try:
-                cur = dbc.cursor()
                 seqs = []
                 for r in rows:
                     cur.execute(_INSERT_SQL, r)
@@ -319,6 +346,13 @@ class Journal:
             if getattr(self._local, "depth", 0) == 0:
                 self._commit()
             return seqs
+
+    def _cursor(self) -> Any:
+        "Open the SQLite writer connection if needed and return its cursor (kept: one per connection)."
+        if self._raw is None:
+            self._raw = self.engine.raw_connection()
+        self._cur = self._raw.driver_connection.cursor()
+        return self._cur
 
     def _write_sa(self, rows: list[tuple]) -> list[int]:
         "The same through SQLAlchemy (PostgreSQL): one transaction per call, committed before it returns."
@@ -344,7 +378,7 @@ class Journal:
                 finally:
                     if self._raw is not None:
                         self._raw.close()
-                    self._raw = None
+                    self._raw, self._cur = None, None
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None

@@ -222,7 +222,7 @@ def cancel(self: PaperBroker, client_order_id: str, reason: str = "canceled by u
 def on_quote(self: PaperBroker, q: Quote) -> None:
     "Update the book with `q` and fill working orders that it reaches (quote mode only)."
     self.quotes[q.instrument_id] = q
-    if q.instrument_id in self.books:
+    if not self.working or q.instrument_id in self.books:
         return
     for cid in [c for c, w in self.working.items() if w.order.instrument_id == q.instrument_id]:
         w = self.working.get(cid)

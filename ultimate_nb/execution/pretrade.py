@@ -387,6 +387,9 @@ def history(self: TradingControls, limit: int = 100) -> list[dict[str, Any]]:
     return rows[-limit:] if limit > 0 else []
 
 # %% ../../nbs/70_execution/02_pretrade.ipynb #2f263a10
+_DAY_NS, _DST_MARGIN_NS = 86_400 * 1_000_000_000, 7_200 * 1_000_000_000
+
+
 @patch
 def trading_day(self: TradingControls, ts_ns: int) -> str:
     "Return the ISO date of `ts_ns` in the session's time zone."
@@ -394,12 +397,14 @@ def trading_day(self: TradingControls, ts_ns: int) -> str:
     c = getattr(self, "_day_span", None)        # (zone, first ns, end ns, day): one zone lookup per day
     if c is not None and c[0] == tz and c[1] <= ts_ns < c[2]:
         return c[3]
-    zone = ZoneInfo(tz)
-    d = datetime.fromtimestamp(ts_ns / 1e9, zone).date()
-    lo = datetime(d.year, d.month, d.day, tzinfo=zone)
-    hi = datetime.combine(d + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    self._day_span = (tz, int(lo.timestamp()) * 1_000_000_000, int(hi.timestamp()) * 1_000_000_000, d.isoformat())
-    return self._day_span[3]
+    t = datetime.fromtimestamp(ts_ns / 1e9, ZoneInfo(tz))      # ZoneInfo keeps one instance per key
+    day = t.date().isoformat()
+    # ns since midnight on the clock; the day goes on for sure until the clock's next midnight less the
+    # largest DST shift (2 h), and from `ts_ns` on when it is past the first 2 h (a shift back stays in the day)
+    wall = ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000_000 + t.microsecond * 1_000
+    if wall >= _DST_MARGIN_NS:
+        self._day_span = (tz, ts_ns, ts_ns + _DAY_NS - wall - _DST_MARGIN_NS, day)
+    return day
 
 
 @patch

@@ -21,12 +21,14 @@ Docs: https://ultimate-nb.github.io/ultimate_nb/90_live/system.html.md"""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import re
-import subprocess
+import subprocess   # `live.desks.retrain` starts the pipeline with it (tests patch it here)
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -53,14 +55,17 @@ from ..ml.explain import DecisionExplainer
 from ..ml.inference import InferenceServer
 from ..execution.paper import PaperBroker
 from ..execution.pretrade import Denial, PreTradeRisk, TradingControls, TradingState, TradingStateChanged
+from . import desks
 from .chains import ChainDesk
+from .context import BookContext   # re-exported: `from ultimate_nb.live.system import BookContext`
+from .desks import RETRAIN_PIPELINE   # re-exported
 from .micro import MicroDesk
 from .strategy import MovingAverageCrossover, Strategy, load_strategies
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'MARKET_DATA', 'ORDER_EVENTS', 'MARKS', 'RETRAIN_PIPELINE', 'MAX_DENIAL_CODES', 'TradingSystem', 'BookContext']
+__all__ = ['log', 'MARKET_DATA', 'ORDER_EVENTS', 'MARKS', 'MAX_DENIAL_CODES', 'TradingSystem']
 
 # %% ../../nbs/90_live/02_system.ipynb #189a5a53
 MARKET_DATA = (Quote, Trade, Bar, BookSnapshot)
@@ -118,7 +123,8 @@ class TradingSystem:
         self.marks: dict[str, float] = {}
         self._marks_ts = 0
         self._bar_equity: tuple = (None, 0.0)        # (last bar, equity after it): computed once per bar
-        self._strategy_latency = self.metrics._stage("strategy")
+        self._strategy_latency = self.metrics._stage("strategy")     # hot-path histograms (plain counts)
+        self._order_latency, self._pretrade_latency = self.metrics._stage("order"), self.metrics._stage("pretrade")
         self._pending_timers: list[tuple] = []
         self._stopped = False
         self.equity_curve: list[tuple[int, float]] = []   # (bar close ns, equity), replays only
@@ -219,160 +225,6 @@ def strategy_snapshot(self: TradingSystem) -> list[dict[str, Any]]:
                      "symbols": c.instruments, **{k: v for k, v in c.stats.items() if k != "cash"},
                      "positions": pos, "pnl": c.stats["cash"] + value if pos else c.stats["cash"]})
     return rows
-
-# %% ../../nbs/90_live/02_system.ipynb #b0c0a003
-class BookContext:
-    "One strategy's view of the book (its `StrategyContext`): positions, orders, limits, features, models, timers."
-
-    def __init__(self, system: TradingSystem, strategy: Strategy):
-        self.system, self.strategy, self.strategy_id = system, strategy, strategy.strategy_id
-        self.stats = {"orders": 0, "fills": 0, "filled_qty": 0, "denied_budget": 0, "denied_risk": 0,
-                      "cash": 0.0, "fees": 0.0}
-        self.timers: list = []
-        self._fidx: dict[str, np.ndarray] = {}      # instrument -> indices of its features in the pipeline
-
-    @property
-    def instruments(self) -> list[str]:
-        "The instruments this strategy trades."
-        return list(self.strategy.symbols or self.system.instruments)
-
-    def now_ns(self) -> int:
-        "Return the book's clock, ns since epoch."
-        return self.system.clock.timestamp_ns()
-
-    def mark(self, instrument_id: str) -> float | None:
-        "Return the last mid of `instrument_id`, or None before its first quote."
-        return self.system.marks.get(instrument_id)
-
-    def position(self, instrument_id: str, strategy_id: str | None = None) -> int:
-        "Return the book's signed position (None), or the part built by `strategy_id`'s orders."
-        return self.system.position(instrument_id, strategy_id)
-
-    def own_position(self, instrument_id: str) -> int:
-        "Return this strategy's own signed position in `instrument_id`."
-        return self.system.position(instrument_id, self.strategy_id)
-
-    def open_orders(self, instrument_id: str, strategy_id: str | None = None) -> list[OrderState]:
-        "Return the open orders in `instrument_id` (of `strategy_id` only, if given), oldest first."
-        return self.system.open_orders(instrument_id, strategy_id)
-
-    def working(self, instrument_id: str) -> int:
-        "Return the signed open (leaves) quantity of this strategy's working orders in `instrument_id`."
-        return sum(int(s.order.side) * s.leaves_qty for s in self.open_orders(instrument_id, self.strategy_id))
-
-    def predict(self, model: str, x: Any) -> np.ndarray:
-        "Return model `model`'s outputs (n, n_out) for `x` through the book's inference server."
-        return self.system.predict(model, x)
-
-    def target(self, instrument_id: str, qty: int, reason_ts: int | None = None) -> OrderState | None:
-        "Trade this strategy's own position toward `qty` (see `Strategy.target`)."
-        return self.strategy.target(instrument_id, qty, self.now_ns() if reason_ts is None else reason_ts)
-
-# %% ../../nbs/90_live/02_system.ipynb #b0c0a004
-@patch
-def features(self: BookContext, instrument_id: str) -> dict[str, float]:
-    "Return the strategy's features of the last bar of `instrument_id` ({name: value}, NaN in warm-up)."
-    return dict(zip(self.strategy.features, self.feature_vector(instrument_id).tolist()))
-
-
-@patch
-def micro(self: BookContext, instrument_id: str) -> dict[str, float]:
-    "Return the latest streaming microstructure features of `instrument_id` (needs `market.microstructure`)."
-    if self.system.micro is None:
-        raise ValueError("microstructure features are off: set market.microstructure = true")
-    return self.system.micro.features(instrument_id)
-
-
-@patch
-def feature_vector(self: BookContext, instrument_id: str) -> np.ndarray:
-    "Return the strategy's features of the last bar of `instrument_id`, in the order of `strategy.features`."
-    f = self.system._features.get(instrument_id)
-    if f is None or not self.strategy.features:
-        raise ValueError(f"instrument_id {instrument_id!r} has no features for strategy {self.strategy_id!r} "
-                         f"(its symbols: {self.instruments}, its features: {list(self.strategy.features)})")
-    idx = self._fidx.get(instrument_id)
-    if idx is None:
-        idx = self._fidx[instrument_id] = np.array([f.pipeline.names.index(n) for n in self.strategy.features])
-    return f.values[idx]
-
-
-@patch
-def limits(self: BookContext, instrument_id: str) -> dict[str, Any]:
-    "Return what is left of the strategy's budget and of the book's position limit in `instrument_id`."
-    b, risk = self.strategy.budget, self.system.settings.risk
-    own, w = self.own_position(instrument_id), self.working(instrument_id)
-    mark, book = self.mark(instrument_id), self.system.position(instrument_id)
-    buy, sell = self.system.oms.working_qty(instrument_id)
-    exposure = abs(own + w)
-    return {"position": own, "working": w, "book_position": book,
-            "position_left": None if b.max_position_qty is None else b.max_position_qty - exposure,
-            "notional_left": None if b.max_notional is None or mark is None else b.max_notional - exposure * mark,
-            "book_position_left": risk.max_position_qty - max(abs(book + buy), abs(book - sell)),
-            "max_order_qty": risk.max_order_qty}
-
-
-@patch
-def _budget_reason(self: BookContext, order: Order) -> str | None:
-    "Return why `order` breaches the strategy's budget, or None (orders that reduce exposure always pass)."
-    b = self.strategy.budget
-    if b.max_position_qty is None and b.max_notional is None:
-        return None
-    now = self.own_position(order.instrument_id) + self.working(order.instrument_id)
-    after = now + int(order.side) * order.qty
-    if abs(after) <= abs(now):
-        return None
-    if b.max_position_qty is not None and abs(after) > b.max_position_qty:
-        return f"strategy budget: |position + working| {abs(after)} > max_position_qty {b.max_position_qty}"
-    px = order.limit_price or self.mark(order.instrument_id)
-    if b.max_notional is not None and px is not None and abs(after) * px > b.max_notional:
-        return f"strategy budget: notional {abs(after) * px:.2f} > max_notional {b.max_notional:.2f}"
-    return None
-
-
-@patch
-def submit(self: BookContext, order: Order) -> OrderState:
-    "Check the order against the strategy's budget (a breach is a counted denial), then the book's `submit_order`."
-    if order.strategy_id != self.strategy_id:
-        raise ValueError(f"order.strategy_id must be {self.strategy_id!r}, was {order.strategy_id!r}")
-    sys_, cid = self.system, order.client_order_id
-    known = sys_.oms.order(cid)
-    if known is not None:
-        return known                                 # idempotent: the same signal, the same order
-    self.stats["orders"] += 1
-    reason = self._budget_reason(order)
-    if reason is None:
-        state = sys_.submit_order(order)
-        if state.status is OrderStatus.DENIED:
-            self.stats["denied_risk"] += 1
-        return state
-    sys_.oms.new_order(order)
-    self.stats["denied_budget"] += 1
-    now = self.now_ns()
-    sys_._count_denial(cid, "strategy_budget", self.strategy_id)
-    log.info("order denied coid=%s strategy=%s code=strategy_budget reason=%s", cid, self.strategy_id, reason)
-    return sys_.oms.apply(OrderDenied(cid, reason, now, now, code="strategy_budget"))
-
-
-@patch
-def schedule(self: BookContext, interval_s: float, first_ns: int | None = None) -> Any:
-    "Call `strategy.on_timer(due_ns)` every `interval_s` seconds of the book's clock from `first_ns` (default: now + interval)."
-    if not interval_s > 0:
-        raise ValueError(f"interval_s must be > 0, was {interval_s!r}")
-    every = int(round(interval_s * 1e9))
-    at = self.now_ns() + every if first_ns is None else int(first_ns)
-    timer = self.system._arm_timer(at, self._on_timer, every)
-    self.timers.append(timer)
-    return timer
-
-
-@patch
-def _on_timer(self: BookContext, due_ns: int) -> None:
-    try:
-        with self.system.metrics.time("strategy"):
-            self.strategy.on_timer(due_ns)
-    except Exception as e:                           # a failing timer is counted; the book goes on
-        self.system._on_handler_error(f"strategy.{self.strategy_id}.on_timer", due_ns, e)
-        log.exception("strategy timer failed strategy=%s", self.strategy_id)
 
 # %% ../../nbs/90_live/02_system.ipynb #3e9a7b02
 @patch
@@ -541,135 +393,41 @@ def _make_micro(self: TradingSystem) -> MicroDesk | None:
     desk.start()
     return desk
 
-# %% ../../nbs/90_live/02_system.ipynb #d35c0a01
+# %% ../../nbs/90_live/02_system.ipynb #d35c0a03
 @patch
 def add_desk(self: TradingSystem, name: str, desk: Any) -> Any:
-    """Plug `desk` into the book under `name` and return it.
-
-    A desk is any component that lives with the book (an algo desk, a risk monitor, a feature writer).
-    Optional parts, each used when present: `start()` is called now (subscribe to the bus here),
-    `stop()` at `close` (in reverse order of adding), `routes(auth) -> fastapi.APIRouter` is mounted by
-    `create_rest_app` (add desks before creating the app), `stream_types: dict[str, type]` adds event
-    types to the WebSocket stream."""
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"name must be an identifier, was {name!r}")
-    if name in self.desks:
-        raise ValueError(f"name {name!r} is taken by a desk already; desks: {sorted(self.desks)}")
-    if callable(getattr(desk, "start", None)):
-        desk.start()
-    self.desks[name] = desk
-    log.info("desk added name=%s kind=%s", name, type(desk).__name__)
-    return desk
+    "Plug `desk` into the book under `name` and return it (`live.desks.add_desk`: start, stop, routes, stream types)."
+    return desks.add_desk(self, name, desk)
 
 
-# %% ../../nbs/90_live/02_system.ipynb #d35c0a02
 @patch
 def _make_desks(self: TradingSystem) -> None:
-    """Add the desks the settings turn on: the smart order router (`router`, L2 book feeds), option contracts (`options`), the algo desk
-    (`algos`), the Greeks hedging desk (`hedging`), the risk monitor (`risk_monitor`), the feature store (`feature_store`), change data capture (`cdc`), drift detection (`drift`, alarms run `RETRAIN_PIPELINE`),
-    champion/challenger monitoring (`monitoring`) and the model registry watcher (models served
-    by MLflow alias, `models:/NAME@champion`)."""
-    st = self.settings
-    from ultimate_nb.execution.router import RouterDesk
-    from ultimate_nb.live.algos import AlgoDesk
-    if (desk := RouterDesk.from_settings(self, st.router)) is not None:
-        self.add_desk("router", desk)
-    if st.options.enabled:                                    # option contracts of market.chains in the book
-        from ultimate_nb.live.options import OptionsDesk
-        self.add_desk("options", OptionsDesk.from_settings(self, st.options))
-    if (desk := AlgoDesk.from_settings(self, st.algos)) is not None:
-        self.add_desk("algos", desk)
-    if st.hedging.enabled:                                    # after the algo desk: its "algo" route uses it
-        from ultimate_nb.live.hedging import HedgingDesk
-        self.add_desk("hedging", HedgingDesk.from_settings(self, st.hedging))
-    if st.risk_monitor.enabled:                               # a breach asks the hedging desk to act
-        from ultimate_nb.live.risk_monitor import RiskMonitor
-        hedging = self.desks.get("hedging")
-        self.add_desk("risk", RiskMonitor.from_settings(
-            self, st.risk_monitor, on_breach=(lambda ev: hedging.check()) if hedging is not None else None))
-    if st.feature_store.enabled:
-        from ultimate_nb.data.feature_store import FeatureStoreDesk
-        self.add_desk("features", FeatureStoreDesk.from_settings(self, st.feature_store))
-    if st.cdc.enabled:                                        # with the feature store: fills become online features
-        from ultimate_nb.data import cdc
-        sinks = None
-        if (fs := self.desks.get("features")) is not None:
-            from ultimate_nb.data.feature_store import FeatureView
-            fs.store.register(FeatureView("fills", "instrument_id", ("signed_qty", "price", "fee"), None, "ts_event",
-                                          source="cdc:journal", owner="live", description="last fill per instrument"))
-            sinks = {"features": cdc.FeatureStoreSink(fs.store.write_online)}
-        self.add_desk("cdc", cdc.from_settings(self, st.cdc, sinks=sinks))
-    if any(str(m.path).startswith("models:/") for m in st.inference.models.values()):
-        from ultimate_nb.ml.mlops import RegistryWatcher       # serves a new champion without a restart
-        self.add_desk("model_registry", RegistryWatcher.from_settings(self, st.mlops))
-    if st.drift.enabled:                                       # alarms start the retraining pipeline
-        from ultimate_nb.ml.drift import DriftDesk
-        self.add_desk("drift", DriftDesk.from_settings(self, st.drift, trigger=self._retrain, streams=st.drift.streams))
-    if st.monitoring.enabled:
-        from ultimate_nb.ml.monitoring import MonitoringDesk
-        self.add_desk("monitoring", MonitoringDesk.from_settings(self, st.monitoring))
-
-
-RETRAIN_PIPELINE = "train-challenger"    # pipelines/schedules.yaml entry a drift alarm runs
+    "Add the desks the settings turn on (`live.desks.make_desks`)."
+    desks.make_desks(self)
 
 
 @patch
 def _retrain(self: TradingSystem, alarm: Any) -> int | None:
-    """Start the `train-challenger` pipeline in a child process on a drift `alarm`; return its pid, or
-    None while the previous run still works (one at a time). The new model becomes challenger and is
-    promoted only if it beats the champion (ml.mlops); the book serves it by alias, without a restart."""
-    proc = getattr(self, "_retrain_proc", None)
-    if proc is not None and proc.poll() is None:
-        log.info("retraining already running pid=%d alarm=%s", proc.pid, getattr(alarm, "kind", alarm))
-        return None
-    out = Path(self.settings.store.var_dir) / "pipelines" / "retrain.log"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "ab") as f:
-        self._retrain_proc = subprocess.Popen([sys.executable, "-m", "ultimate_nb.pipelines", "run", RETRAIN_PIPELINE],
-                                              stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
-    log.warning("drift alarm: retraining started pipeline=%s pid=%d log=%s", RETRAIN_PIPELINE,
-                self._retrain_proc.pid, out)
-    return self._retrain_proc.pid
+    "Start the retraining pipeline on a drift `alarm`; return its pid, or None while one runs (`live.desks.retrain`)."
+    return desks.retrain(self, alarm)
 
-# %% ../../nbs/90_live/02_system.ipynb #0d7e0002
+
 @patch
 def add_instrument(self: TradingSystem, inst: Instrument) -> Instrument:
-    "List `inst` in the book at runtime (OMS journal, pre-trade risk, broker); return the book's instrument."
-    if not isinstance(inst, Instrument):
-        raise TypeError(f"inst must be an Instrument, was {type(inst).__name__}")
-    known = self.instruments.get(inst.symbol)
-    if known == inst:
-        return known
-    self.oms.add_instrument(inst)              # journaled first; raises if the symbol has other terms
-    self.instruments[inst.symbol] = inst       # shared with pre-trade risk and the paper broker
-    venue = getattr(self.broker, "instruments", None)
-    if venue is not None and venue is not self.instruments:
-        venue[inst.symbol] = inst
-        if hasattr(self.broker, "_by_venue_symbol"):      # Alpaca: reports come back under its symbol
-            from ultimate_nb.execution.alpaca import venue_symbol
-            self.broker._by_venue_symbol[venue_symbol(inst)] = inst.symbol
-    log.info("instrument listed symbol=%s asset_class=%s multiplier=%g", inst.symbol, inst.asset_class.value,
-             inst.multiplier)
-    return inst
+    "List `inst` in the book at runtime (`live.desks.add_instrument`); return the book's instrument."
+    return desks.add_instrument(self, inst)
 
 
 @patch
 def add_instrument_resolver(self: TradingSystem, fn) -> None:
-    "Let `fn(symbol) -> Instrument | None` (raising ValueError for a bad symbol it owns) list symbols on first use."
-    self.__dict__.setdefault("instrument_resolvers", []).append(fn)
+    "Let `fn(symbol) -> Instrument | None` list symbols on first use (`live.desks.add_instrument_resolver`)."
+    desks.add_instrument_resolver(self, fn)
 
 
 @patch
 def resolve_instrument(self: TradingSystem, symbol: str) -> Instrument:
-    "Return the book's instrument `symbol`, listing it through a resolver if one knows it; else raise ValueError."
-    inst = self.instruments.get(symbol)
-    if inst is not None:
-        return inst
-    for fn in self.__dict__.get("instrument_resolvers", []):
-        inst = fn(symbol)
-        if inst is not None:
-            return self.add_instrument(self.instruments.get(inst.symbol, inst))
-    raise ValueError(f"unknown symbol {symbol!r}; known: {', '.join(self.instruments)}")
+    "Return the book's instrument `symbol`, listing it through a resolver (`live.desks.resolve_instrument`)."
+    return desks.resolve_instrument(self, symbol)
 
 # %% ../../nbs/90_live/02_system.ipynb #6cbb13b4
 @patch
@@ -685,17 +443,17 @@ def _wire(self: TradingSystem) -> None:
     if isinstance(self.feed, BookFeed):              # the L2 book: the broker matches against it
         b.subscribe(BookSnapshot, self.broker.on_book, name="broker.on_book")
         b.subscribe(Trade, self.broker.on_trade, name="broker.on_trade")
-    counters: dict[type, tuple] = {}     # type -> its counter children (events, and orders by status)
+    counters: dict[type, tuple] = {}     # type -> its tallies (events, and orders by status): plain counts
 
     def count(ev):
         cs = counters.get(type(ev))
         if cs is None:
             status = ORDER_EVENTS.get(type(ev))
-            cs = counters[type(ev)] = (m.events.labels(type=type(ev).__name__),) + (
-                () if status is None else (m.orders.labels(status=status),))
-        for c in cs:
-            c.inc()
+            cs = counters[type(ev)] = (m.tally(m.events.labels(type=type(ev).__name__)),) + (
+                () if status is None else (m.tally(m.orders.labels(status=status)),))
+        cs[0].n += 1
         if len(cs) > 1:
+            cs[1].n += 1
             self._count_strategy_order(ev)
     b.subscribe("*", count, name="metrics")
 
@@ -704,9 +462,22 @@ def _wire(self: TradingSystem) -> None:
 def _count_strategy_order(self: TradingSystem, ev: Any) -> None:
     "Count an order state change (not a fill: `_on_fill` counts those) under its strategy's label."
     s = self.oms.order(ev.client_order_id)
-    m = self.metrics
-    m.strategy_orders.labels(strategy=m.strategy_label(None if s is None else s.order.strategy_id),
-                             status=ORDER_EVENTS[type(ev)]).inc()
+    self._strategy_order_tally(None if s is None else s.order.strategy_id, ORDER_EVENTS[type(ev)]).n += 1
+
+
+_BOOK = object()      # `_strategy_order_tally`'s key for the book's own order count
+
+
+@patch
+def _strategy_order_tally(self: TradingSystem, strategy_id: str | None, status: str):
+    "Return the tally of `ultimate_strategy_orders_total` for `strategy_id` (its bounded label) and `status` (`_BOOK`: `ultimate_orders_total`)."
+    m, key = self.metrics, (strategy_id, status)
+    cache = self.__dict__.setdefault("_order_tallies", {})
+    t = cache.get(key)
+    if t is None:
+        t = cache[key] = m.tally(m.orders.labels(status=status) if strategy_id is _BOOK else
+                                 m.strategy_orders.labels(strategy=m.strategy_label(strategy_id), status=status))
+    return t
 
 
 @patch
@@ -752,8 +523,8 @@ def _on_fill(self: TradingSystem, f: OrderFilled) -> None:
     state = self.oms.order(f.client_order_id)
     m, sid = self.metrics, state.order.strategy_id
     m.record_fill(f.instrument_id, f.side, f.qty, strategy=sid)
-    m.orders.labels(status=state.status.value).inc()
-    m.strategy_orders.labels(strategy=m.strategy_label(sid), status=state.status.value).inc()
+    self._strategy_order_tally(_BOOK, state.status.value).n += 1
+    self._strategy_order_tally(sid, state.status.value).n += 1
     c = self.contexts.get(state.order.strategy_id)
     if c is not None:                                # a strategy's own fill: its counters, then its handler
         mult = self.instruments[f.instrument_id].multiplier if f.instrument_id in self.instruments else 1.0
@@ -806,7 +577,7 @@ def _submit_order(self: TradingSystem, order: Order) -> OrderState:
         return self.oms.apply(OrderDenied(cid, denial.reason, now, now, code=denial.code.value))
     self.oms.apply(OrderSubmitted(cid, now, now))
     self.broker.submit(order)
-    self.metrics.observe_latency("order", (time.perf_counter_ns() - t0) * 1e-9)
+    self._order_latency.observe((time.perf_counter_ns() - t0) * 1e-9)
     return self.oms.order(cid)
 
 
@@ -825,7 +596,7 @@ def _pretrade(self: TradingSystem, order: Order) -> Denial | None:
     book_gross, strategy_gross = self.gross_notional(order.strategy_id)
     denial = self.risk.check(order, self.oms.position(inst).qty, self.marks.get(inst), *self.oms.working_qty(inst),
                              state=self.controls.state, book_gross=book_gross, strategy_gross=strategy_gross)
-    self.metrics.observe_latency("pretrade", (time.perf_counter_ns() - t0) * 1e-9)
+    self._pretrade_latency.observe((time.perf_counter_ns() - t0) * 1e-9)
     return denial
 
 
@@ -854,7 +625,8 @@ def _book_gross(self: TradingSystem) -> float:
     marks, insts, book = self.marks, self.instruments, 0.0
     for p in self.oms.account.positions:
         book += abs(p.qty) * marks.get(p.instrument_id, p.avg_price) * insts[p.instrument_id].multiplier
-    for s in self.oms.open_orders():
+    open_ = self.oms._open
+    for s in (open_.values() if len(open_) < 2 else self.oms.open_orders()):   # oldest first, as `gross_notional`
         o = s.order
         book += s.leaves_qty * (o.limit_price or o.stop_price or marks.get(o.instrument_id, 0.0)) \
             * insts[o.instrument_id].multiplier
@@ -1054,23 +826,30 @@ def _equity_now(self: TradingSystem) -> float:
     "Return cash plus positions at the last mids (the same sum as `update_account_metrics`, no gauges)."
     acct, marks, mv = self.oms.account, self.marks, 0.0
     for p in acct.positions:
-        mv += p.market_value(marks.get(p.instrument_id, p.avg_price))
+        mv += p.qty * marks.get(p.instrument_id, p.avg_price) * p.multiplier     # `Position.market_value`, inlined
     return acct.cash + mv
 
 
 @patch
 def update_account_metrics(self: TradingSystem) -> float:
     "Refresh the account and position gauges; return the equity."
-    acct = self.oms.account
+    acct, m = self.oms.account, self.metrics
+    gauges = self.__dict__.setdefault("_gauges", {})     # instrument or ("strategy", id) -> its gauge child
     mv = 0.0
     for p in acct.positions:
         mark = self.marks.get(p.instrument_id, p.avg_price)
         mv += p.market_value(mark)
-        self.metrics.position_qty.labels(instrument=p.instrument_id).set(p.qty)
+        g = gauges.get(p.instrument_id)
+        if g is None:
+            g = gauges[p.instrument_id] = m.position_qty.labels(instrument=p.instrument_id)
+        g.set(p.qty)
     for c in self.contexts.values():                 # each strategy's own P&L: its cash flows + positions at the marks
         value = sum(q * self.marks.get(i, 0.0) * self.instruments[i].multiplier
                     for (sid, i), q in self.oms.strategy_positions.items() if sid == c.strategy_id and q)
-        self.metrics.strategy_pnl.labels(strategy=c.strategy_id).set(c.stats["cash"] + value)
+        g = gauges.get(("strategy", c.strategy_id))
+        if g is None:
+            g = gauges[("strategy", c.strategy_id)] = m.strategy_pnl.labels(strategy=c.strategy_id)
+        g.set(c.stats["cash"] + value)
     self.metrics.set_account(cash=acct.cash, equity=acct.cash + mv,
                              realized_pnl=sum(p.realized_pnl for p in acct.positions),
                              unrealized_pnl=sum(p.unrealized_pnl(self.marks.get(p.instrument_id, p.avg_price))
@@ -1109,18 +888,35 @@ def run_simulated(self: TradingSystem, n_steps: int) -> int:
         raise TypeError(f"clock must be a SimClock for run_simulated, was {type(self.clock).__name__}")
     n, feed, clock, publish, batch = 0, self.feed, self.clock, self.bus.publish, self.journal.batch
     replay = self.replay is not None
-    for _ in range(n_steps):
-        events = feed.step()
-        if not events and replay:
-            break                                   # the replay is exhausted
-        now = feed.now_ns
-        if now > clock.timestamp_ns():
-            clock.set_time(now)
-        with batch():                               # one commit per step: the journal entries it caused
-            for ev in events:
-                publish(ev)
-        n += len(events)
+    with _loop_gc():
+        for _ in range(n_steps):
+            events = feed.step()
+            if not events and replay:
+                break                               # the replay is exhausted
+            now = feed.now_ns
+            if now > clock.timestamp_ns():
+                clock.set_time(now)
+            with batch():                           # one commit per step: the journal entries it caused
+                for ev in events:
+                    publish(ev)
+            n += len(events)
     return n
+
+
+@contextmanager
+def _loop_gc():
+    """Hide the objects that exist before the loop from the cyclic collector while it runs (`gc.freeze`),
+    so a full collection inside the loop scans only what the loop made instead of the whole heap (a
+    pause of a fraction of a second with pandas and torch loaded); `gc.unfreeze` gives them back after.
+    Left alone when the collector is off or someone else froze objects."""
+    own = gc.isenabled() and gc.get_freeze_count() == 0
+    if own:
+        gc.freeze()
+    try:
+        yield
+    finally:
+        if own:
+            gc.unfreeze()
 
 
 @patch
