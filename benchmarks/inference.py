@@ -291,14 +291,11 @@ def run(quick: bool = False, isolated: bool = False, core: int | None = None) ->
     core = max(allowed) if core is None else int(core)
     if core not in allowed:
         raise ValueError(f"core must be one of the allowed CPUs {sorted(allowed)}, was {core}")
-    threads = torch.get_num_threads()
-    _pin({core})
-    torch.set_num_threads(1)
+    _pin({core})                     # threads stay as core.device set them: run with OMP_NUM_THREADS=1 to match
     try:
         return _run(quick, core)
     finally:
         _pin(allowed)
-        torch.set_num_threads(threads)
 
 
 def _pin(cpus: set[int]) -> None:
@@ -319,8 +316,6 @@ def _run(quick: bool, core: int | None) -> dict[str, Any]:
     tr = bs_data(cfg["n_train"], np.random.default_rng(0))
     pricer = fit(tr["X"], tr["labels"], epochs=cfg["epochs"], lr=1e-2, seed=0)
     X = bs_data(1024, np.random.default_rng(1))["X"]
-    if core is not None:
-        torch.set_num_threads(1)          # again: training on a fresh OpenMP pool resets it
     with tempfile.TemporaryDirectory() as tmp:
         onnx_file, ts_file = Path(tmp) / "pricer.onnx", Path(tmp) / "pricer.ts"
         check = export_onnx(pricer, onnx_file, X)

@@ -80,14 +80,18 @@ def check_live_monitor(page, book: Book) -> None:
     src0 = page.get_attribute("img.um-charts", "src")
     eventually(lambda: bars() > n0 + 2 and page.get_attribute("img.um-charts", "src") != src0, timeout=10,
                message="charts redrawn from the stream")
-    rest = book.get("/api/v1/positions").json()
-    t = tables(page, ".um-book")
-    shown = {r["symbol"]: number(r["qty"]) for r in t["symbol"]}
-    assert shown == {p["instrument_id"]: p["qty"] for p in rest["positions"] if p["qty"] != 0}
-    assert shown["MSFT"] == 300
-    assert abs(number(t["cash"][0]["equity"]) / rest["equity"] - 1) < 0.005
-    assert abs(number(page.inner_text(".um-equity")) / rest["equity"] - 1) < 0.005
-    assert all(r["status"] == "ok" for r in t["component"])
+    def agrees():                          # the book trades on (a TWAP parent): compare one refresh with REST
+        rest = book.get("/api/v1/positions").json()
+        t = tables(page, ".um-book")
+        shown = {r["symbol"]: number(r["qty"]) for r in t["symbol"]}
+        assert shown == {p["instrument_id"]: p["qty"] for p in rest["positions"] if p["qty"] != 0}, (shown, rest)
+        assert shown["MSFT"] == 300
+        assert abs(number(t["cash"][0]["equity"]) / rest["equity"] - 1) < 0.005
+        assert abs(number(page.inner_text(".um-equity")) / rest["equity"] - 1) < 0.005
+        assert all(r["status"] == "ok" for r in t["component"])
+        return True
+
+    eventually(agrees, timeout=15, interval=0.3, message="live monitor agrees with GET /api/v1/positions")
 
 
 def check_vol_surface(page, book: Book) -> None:
