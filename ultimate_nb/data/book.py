@@ -1,21 +1,7 @@
 """Several symbols of the seeded L2 order book simulator streamed as one feed for the live loop: per-venue book snapshots, the consolidated NBBO, trades and one-minute bars in time order, back-history for a strategy's warm-up, and our marketable orders taking liquidity out of the simulated books.
 
-Conventions: one `BookSimulator` simulates one symbol. Prices sit on a grid of integer ticks
-(`tick`, USD); sizes are shares, and the background flow trades in lots of `BookModel.lot`
-shares. Rates are per second of simulated time and are multiplied by the intraday profile
-`u_profile` (mean 1 over a session of `session_s` seconds). Each lit venue has its own book;
-limit orders are placed relative to the *consolidated* opposite best, so the venues never lock
-or cross each other; market orders sweep the consolidated book best price first, and at one
-price the venues in a random order weighted by their flow share. The dark pool shows nothing:
-its contra-side orders arrive as a Poisson process, each at least `min_size` shares, and print at
-the NBBO midpoint. Events: per lit venue a `BookSnapshot` of the top `levels` levels whose
-`instrument_id` is `"<symbol>@<venue>"` (`venue_id`), the NBBO as a `Quote` under the plain
-symbol, and every print as a `Trade` under the plain symbol whose `trade_id` is
-`"<venue>-<n>"` (`trade_venue`); `ts_event` is the venue time, `ts_init` adds the venue's
-`feed_latency_ns` (the NBBO: the largest of them). Fees are USD per share: `taker_fee` paid by
-the aggressor, `maker_rebate` earned by the resting side. Randomness: one
-`numpy.random.Generator` fills blocks of uniforms that the numba event loop consumes, so the same
-seed gives the same events. `BookFeed` runs one simulator per symbol on generators spawned from
+Conventions: the simulator's (ticks, lots, venues, the dark pool, event ids, fees, seeds) are in
+`ultimate_nb.data.book_simulator`, which this module re-exports. `BookFeed` runs one simulator per symbol on generators spawned from
 one seed, streams all of them in time order with one-minute OHLCV `Bar`s of the NBBO mid, and
 through `take` executes our marketable orders in the simulated books (the paper broker's
 `liquidity_taker`), so the liquidity we take is gone and our own metaorders move the price.

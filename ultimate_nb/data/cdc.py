@@ -1,14 +1,7 @@
 """Debezium-style change events from SQLite (trigger outbox) and PostgreSQL (logical replication), consumers with stored offsets, and a hash-chained audit trail.
 
-Conventions: a change is a `ChangeEvent` in Debezium's envelope: `op` is `"c"` (insert), `"u"` (update),
-`"d"` (delete) or `"r"` (a row read by the initial snapshot); `before`/`after` are the row images as
-dicts (None where there is none); `ts_ms` is the commit time in ms since the Unix epoch; `source` names
-the connector, database, table and the change's `position`, an integer that strictly increases in
-commit order along one source. SQLite changes come from triggers writing an outbox table
-(`cdc_outbox`, `AUTOINCREMENT` position: SQLite has one writer at a time, so positions are committed in
-order); PostgreSQL changes come from a logical replication slot decoded with the built-in `pgoutput`
-plugin through `pg_logical_slot_peek_binary_changes` (psycopg 3 has no streaming replication protocol),
-position = commit LSN << 20 | index in the transaction. A `Consumer` reads after its stored offset,
+Conventions: the change envelope (`ChangeEvent`: `op`, `before`/`after`, `ts_ms`, `source` with its strictly
+increasing `position`) and the two sources are in `ultimate_nb.data.cdc_sources`, re-exported here. A `Consumer` reads after its stored offset,
 applies a batch to its sink, then stores the offset: at-least-once delivery, so every sink's apply is
 idempotent (the effect of a change lands once). One consumer applies changes in position order, which
 keeps order per table and key. A malformed record or a position that goes back is a `CdcError`
