@@ -138,6 +138,7 @@ class Consumer:
         self.errors: Counter = Counter()     # malformed, non_monotonic, apply_failed
         self.last_error: str | None = None
         self.lag_ms: list[float] = []         # commit-to-apply lag of the last batches, ms (wall clock)
+        self._lock = threading.Lock()         # one poll at a time: a desk's thread and `drain()` may both poll
 
     def __repr__(self) -> str:
         return f"Consumer({self.name!r}, {self.source.id!r}, offset={self.offset()})"
@@ -179,6 +180,12 @@ def _good_prefix(self: Consumer, events: list, start: int) -> list[ChangeEvent]:
 @patch
 def poll(self: Consumer) -> int:
     "Apply the next batch; return how many changes were applied (0: caught up or stopped at a bad one)."
+    with self._lock:
+        return self._poll()
+
+
+@patch
+def _poll(self: Consumer) -> int:
     self.stats["polls"] += 1
     start = self.offset()
     good = self._good_prefix(self.source.read(start, self.batch), start)
