@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fastcore.basics import patch
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -49,9 +50,11 @@ from ultimate_nb.core.events import EVENT_TYPES, from_record, to_record
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['MAIN_BOOK', 'book_url', 'make_engine', 'JournalEntry', 'Journal', 'Snapshot', 'SnapshotStore']
+__all__ = ['MEMORY_URL', 'MAIN_BOOK', 'book_url', 'make_engine', 'JournalEntry', 'Journal', 'MemoryJournal', 'open_journal',
+           'Snapshot', 'SnapshotStore']
 
 # %% ../../nbs/00_core/07_store.ipynb #b00c5e01
+MEMORY_URL = "memory://"    # `store.url` of a journal kept in this process (`MemoryJournal`: backtests, tests)
 MAIN_BOOK = "main"   # the default book id: its tables stay where they always were (no schema of its own)
 
 
@@ -83,12 +86,12 @@ def _search_path(url: Any) -> str | None:
 
 
 def book_url(
-    url: str | None,   # `store.url`: None or SQLite (one file per var_dir) are returned unchanged
+    url: str | None,   # `store.url`: None, `memory://` or SQLite (one file per var_dir) are returned unchanged
     book_id: str,      # the book's id; "main" keeps the tables where they always were
 ) -> str | None:
     "Return the journal URL that keeps book `book_id` in its own PostgreSQL schema `book_<id>`."
     _check_book_id(book_id)
-    if url is None or book_id == MAIN_BOOK or make_url(url).get_backend_name() == "sqlite":
+    if url is None or url == MEMORY_URL or book_id == MAIN_BOOK or make_url(url).get_backend_name() == "sqlite":
         return url
     u, schema = make_url(url), f"book_{book_id}"
     if (have := _search_path(u)) is not None:
@@ -452,6 +455,150 @@ class Journal:
             self.flush()
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(self.table.c.seq))).scalar() or 0)
+
+# %% ../../nbs/00_core/07_store.ipynb #m3m0a002
+class _NoBatch:
+    "`MemoryJournal.batch`: nothing to group, every append is visible at once."
+
+    __slots__ = ("_journal",)
+
+    def __init__(self, journal: MemoryJournal) -> None:
+        self._journal = journal
+
+    def __enter__(self) -> MemoryJournal:
+        return self._journal
+
+    def __exit__(self, *exc: Any) -> bool:
+        return False
+
+
+class MemoryJournal:
+    "The journal's interface on a list in this process: nothing serialised or written, gone with the process."
+
+    url = MEMORY_URL
+
+    def __init__(self) -> None:
+        self.engine = make_engine("sqlite://")   # for tables kept beside the journal (`SnapshotStore`)
+        self._rows: list[tuple] = []             # (ts_ns, stream, type, payload or None, event or None)
+        self._lock = threading.Lock()            # appends from the loop and from REST handlers
+        self.commits = 0                         # nothing is ever committed
+        self._batch = _NoBatch(self)
+
+    def __repr__(self) -> str:
+        return f"MemoryJournal(last_seq={len(self._rows)})"
+
+    def append(self, stream: str, type: str, payload: dict, ts_ns: int) -> int:
+        "Append one entry (payload checked and copied as JSON would) and return its sequence number."
+        row = (_check_ts_ns(ts_ns), _check_name("stream", stream), _check_name("type", type),
+               json.loads(_encode(payload)), None)
+        with self._lock:
+            self._rows.append(row)
+            return len(self._rows)
+
+    def append_event(self, stream: str, ev: Any, ts_ns: int | None = None) -> int:
+        "Append domain event `ev` (kept as the object) and return its sequence number."
+        name = type(ev).__name__
+        if EVENT_TYPES.get(name) is not type(ev):
+            raise TypeError(f"ev must be one of {sorted(EVENT_TYPES)}, was {name}")
+        if ts_ns is None:
+            ts_ns = getattr(ev, "ts_event", getattr(ev, "ts_init", None))
+            if ts_ns is None:
+                raise ValueError(f"ts_ns must be given for a {name} (no timestamp)")
+        row = (_check_ts_ns(ts_ns), _check_name("stream", stream), name, None, ev)
+        with self._lock:
+            self._rows.append(row)
+            return len(self._rows)
+
+    def append_many(self, items: Iterable[tuple[str, str, dict, int]]) -> list[int]:
+        "Append (stream, type, payload, ts_ns) entries, all or none; return their sequence numbers."
+        rows = [(_check_ts_ns(t), _check_name("stream", s), _check_name("type", ty), json.loads(_encode(p)), None)
+                for s, ty, p, t in items]
+        with self._lock:
+            first = len(self._rows) + 1
+            self._rows.extend(rows)
+            return list(range(first, first + len(rows)))
+
+    def batch(self) -> _NoBatch:
+        "A no-op context (the `Journal.batch` interface)."
+        return self._batch
+
+    def flush(self) -> int:
+        "Nothing is pending: return 0."
+        return 0
+
+    def close(self) -> None:
+        "Release the side engine; the entries stay readable until the object is dropped."
+        self.engine.dispose()
+
+
+# %% ../../nbs/00_core/07_store.ipynb #m3m0a003
+@patch
+def read(
+    self: MemoryJournal,
+    from_seq: int = 0,            # first sequence number to return (inclusive)
+    stream: str | None = None,    # only this stream; None for all
+    limit: int | None = None,     # at most this many entries; None for all
+) -> Iterator[JournalEntry]:
+    "Yield entries in sequence order, payloads as `Journal.read` decodes them."
+    rows, i, left = self._rows, max(int(from_seq), 1) - 1, limit
+    while i < len(rows) and (left is None or left > 0):
+        ts, s, ty, payload, ev = rows[i]
+        i += 1
+        if stream is None or s == stream:
+            yield JournalEntry(i, ts, s, ty, payload if ev is None else json.loads(_encode(to_record(ev))))
+            left = None if left is None else left - 1
+
+
+@patch
+def events(self: MemoryJournal, from_seq: int = 0, stream: str | None = None) -> Iterator[Any]:
+    "Yield the domain events appended with `append_event` (the objects themselves) or as records."
+    rows = self._rows
+    for i in range(max(int(from_seq), 1) - 1, len(rows)):
+        ts, s, ty, payload, ev = rows[i]
+        if stream is None or s == stream:
+            if ev is not None:
+                yield ev
+            elif ty in EVENT_TYPES and payload.get("type") == ty:
+                yield from_record(payload)
+
+
+@patch
+def last_seq(self: MemoryJournal) -> int:
+    "Return the newest sequence number, 0 when empty."
+    return len(self._rows)
+
+
+@patch
+def last_entry(self: MemoryJournal, stream: str) -> JournalEntry | None:
+    "Return the newest entry of `stream`, or None."
+    for i in range(len(self._rows) - 1, -1, -1):
+        if self._rows[i][1] == stream:
+            return next(self.read(i + 1, limit=1))
+    return None
+
+
+MemoryJournal.replay = Journal.replay
+
+
+@patch
+def last_entry(self: Journal, stream: str) -> JournalEntry | None:
+    "Return the newest entry of `stream`, or None."
+    t = self.table
+    if self._pending:
+        self.flush()
+    with self.engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.stream == stream).order_by(t.c.seq.desc()).limit(1)).first()
+    return None if row is None else _entry(row)
+
+
+def open_journal(
+    url: str | None = None,            # SQLAlchemy URL, `MEMORY_URL`, or None: `var_dir/ultimate.db`
+    var_dir: str | Path = "var",       # folder of the default SQLite file
+    **kw: Any,                         # passed to `make_engine`
+) -> Journal | MemoryJournal:
+    "Return the journal at `url`: in this process for `memory://`, else on the database `make_engine` opens."
+    return MemoryJournal() if url == MEMORY_URL else Journal(make_engine(url, var_dir, **kw))
+
 
 # %% ../../nbs/00_core/07_store.ipynb #0971df2f
 @dataclass(frozen=True, slots=True)

@@ -509,6 +509,7 @@ def verify_audit(path: str | Path) -> AuditReport:
 
 # %% ../../nbs/50_data/06_cdc.ipynb #ce05f2c6
 from ..core.config import CdcSettings   # defined with the other settings sections
+from ..core.store import MEMORY_URL
 
 # %% ../../nbs/50_data/06_cdc.ipynb #02227143
 def _open_source(url: str, tables: list[str], slot: str) -> Any:
@@ -626,6 +627,8 @@ def from_settings(
     sinks: dict[str, Any] | None = None,  # extra durable consumers, e.g. {"features": FeatureStoreSink(apply)}
 ) -> CdcDesk:
     "Return the CDC desk of `system`'s journal (add it with `system.add_desk('cdc', desk)`)."
+    if getattr(system.journal, "url", None) == MEMORY_URL:
+        raise ValueError("cdc.enabled needs a database journal to tail, was store.url = 'memory://'")
     var = Path(section.var_dir) if section.var_dir else Path(system.settings.store.var_dir) / "cdc"
     return CdcDesk(system.bus, str(system.journal.engine.url.render_as_string(hide_password=False)),
                    section, var, sinks)

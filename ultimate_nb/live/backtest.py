@@ -40,6 +40,7 @@ import pandas as pd
 from ..core.clock import SimClock
 from ..core.config import Settings, StrategySettings
 from ..core.events import Bar, OrderFilled
+from ..core.store import MEMORY_URL
 from ..data.historical import Replay, replay_from_spec
 from ..data.simulator import MarketSimulator
 from .strategy import MovingAverageCrossover, Strategy
@@ -258,7 +259,7 @@ def run_backtest(
     settings: Settings | None = None,     # broker fees, risk limits, cash; None: `Settings()`
     n_steps: int | None = None,           # steps to run: required for a simulator; None: a whole replay
     history: Iterable[Bar] | None = None, # past bars for `strategy.warm_up` before the first step (no orders)
-    journal_url: str = "sqlite://",       # the run's journal: in memory by default
+    journal_url: str = MEMORY_URL,       # the run's journal: `memory://` (in this process) or a database URL
     periods_per_year: int = 252,          # for annualising Sharpe and Sortino
 ) -> BacktestResult:
     "Run `strategy` on `feed` through the live `TradingSystem` on a `SimClock`; return its results."

@@ -46,7 +46,7 @@ from ultimate_nb.core.events import (
     OrderRejected, OrderState, OrderStatus, OrderSubmitted, Quote, Trade, from_record,
 )
 from ..core.metrics import Health, Metrics
-from ..core.store import Journal, SnapshotStore, book_url, make_engine
+from ..core.store import SnapshotStore, book_url, open_journal
 from ..data.book import BookFeed, book_from_spec, is_book_spec
 from ..data.historical import Replay, replay_from_spec
 from ..data.simulator import MarketSimulator
@@ -93,7 +93,7 @@ class TradingSystem:
         self.metrics = Metrics()
         self.health = Health(self.metrics, now_ns=self.clock.timestamp_ns)
         self.bus = MessageBus("book", on_error=self._on_handler_error)
-        self.journal = Journal(make_engine(self._journal_url(settings, replay, self.feed_name), settings.store.var_dir))
+        self.journal = open_journal(self._journal_url(settings, replay, self.feed_name), settings.store.var_dir)
         self.settings = self._replay_config(settings)
         self.replay = replay
         self.simulator = (feed if isinstance(feed, MarketSimulator) else
@@ -230,11 +230,8 @@ def strategy_snapshot(self: TradingSystem) -> list[dict[str, Any]]:
 @patch
 def _last_marks(self: TradingSystem) -> tuple[int, dict] | None:
     "Return (seq, payload) of the newest entry of the marks stream, or None."
-    t = self.journal.table
-    q = select(t.c.seq, t.c.payload).where(t.c.stream == MARKS).order_by(t.c.seq.desc()).limit(1)
-    with self.journal.engine.connect() as conn:
-        row = conn.execute(q).first()
-    return None if row is None else (int(row.seq), json.loads(row.payload))
+    e = self.journal.last_entry(MARKS)
+    return None if e is None else (e.seq, e.payload)
 
 
 @patch
@@ -934,7 +931,7 @@ def replay_summary(self: TradingSystem) -> dict[str, Any]:
             "fees": round(sum(s.fees for s in self.oms.orders.values()), 2),
             "equity": round(float(eq[-1]) if len(eq) else start_cash, 2),
             "return": float(eq[-1] / start_cash - 1) if len(eq) else 0.0, "max_drawdown": drawdown,
-            "dropped_rows": sum(self.feed.dropped.values()), "journal": str(self.journal.engine.url)}
+            "dropped_rows": sum(self.feed.dropped.values()), "journal": getattr(self.journal, "url", None) or str(self.journal.engine.url)}
 
 
 @patch
