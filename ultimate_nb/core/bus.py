@@ -72,6 +72,15 @@ class _Sub:
         return False
 
 # %% ../../nbs/00_core/06_bus.ipynb #8c5abaa6
+class _Route:
+    "The handlers an event class reaches while the subscriptions stay as they are, and how many events took it."
+
+    __slots__ = ("targets", "n")
+
+    def __init__(self, targets: tuple[tuple[str, Callable], ...]) -> None:
+        self.targets, self.n = targets, 0
+
+
 class MessageBus:
     "Typed publish/subscribe; handlers run synchronously, async consumers read bounded buffers."
 
@@ -81,11 +90,12 @@ class MessageBus:
         on_error: ErrorCallback | None = None, # called as on_error(handler_name, event, exc)
     ):
         self.name, self.on_error = name, on_error
-        self.published = 0
-        self.delivered = 0
         self.handler_errors: dict[str, int] = {}
         self._subs: list[_Sub] = []
-        self._cache: dict[type, tuple[tuple[str, Callable], ...]] = {}
+        self._cache: dict[type, _Route] = {}       # class -> its route (counts kept in the route: no counter per publish)
+        self._retired: dict[type, int] = {}        # events of routes dropped by a subscription change, by class
+        self._delivered_retired = 0                # handler calls of those routes
+        self._failures = 0                         # handler calls that raised
         self._block_cache: dict[type, tuple[AsyncSubscription, ...]] = {}
         self._async: dict[str, AsyncSubscription] = {}
         self._n_async = 0
@@ -119,34 +129,55 @@ class MessageBus:
 
     def handlers(self, event_type: type) -> list[str]:
         "Return the names of the handlers an event of class `event_type` reaches, in call order."
-        return [name for name, _ in self._targets(event_type)]
+        r = self._cache.get(event_type)
+        return [name for name, _ in (r or self._route(event_type)).targets]
 
     def _invalidate(self) -> None:
+        for cls, r in list(self._cache.items()):   # keep the counts of the routes being dropped
+            self._retired[cls] = self._retired.get(cls, 0) + r.n
+            self._delivered_retired += r.n * len(r.targets)
         self._cache.clear()
         self._block_cache.clear()
 
-    def _targets(self, cls: type) -> tuple[tuple[str, Callable], ...]:
-        targets = tuple((s.name, s.handler) for s in self._subs if s.matches(cls))
-        self._cache[cls] = targets
-        return targets
+    def _route(self, cls: type) -> _Route:
+        r = self._cache[cls] = _Route(tuple((s.name, s.handler) for s in self._subs if s.matches(cls)))
+        return r
+
+    # -- COUNTS --
+
+    def type_counts(self) -> dict[type, int]:
+        "Return the events published so far by class (any thread may ask)."
+        out = dict(self._retired)
+        for cls, r in list(self._cache.items()):
+            out[cls] = out.get(cls, 0) + r.n
+        return out
+
+    @property
+    def published(self) -> int:
+        "Events published so far."
+        return sum(self.type_counts().values())
+
+    @property
+    def delivered(self) -> int:
+        "Handler calls that returned without raising."
+        return self._delivered_retired + sum(r.n * len(r.targets) for r in list(self._cache.values())) - self._failures
 
     # -- PUBLISHING --
 
     def publish(self, event: Any) -> None:
         "Deliver `event` to its handlers now, in subscription order; never raises `Exception`."
-        self.published += 1
-        targets = self._cache.get(type(event))
-        if targets is None:
-            targets = self._targets(type(event))
-        for name, handler in targets:
+        r = self._cache.get(type(event))
+        if r is None:
+            r = self._route(type(event))
+        r.n += 1
+        for name, handler in r.targets:
             try:
                 handler(event)
             except Exception as exc:
                 self._failed(name, event, exc)
-        self.delivered += len(targets)
 
     def _failed(self, name: str, event: Any, exc: Exception) -> None:
-        self.delivered -= 1
+        self._failures += 1
         self.handler_errors[name] = self.handler_errors.get(name, 0) + 1
         log.error(
             "handler failed bus=%s handler=%s event=%s",

@@ -132,6 +132,7 @@ class Metrics:
         r = self.registry
         self._tallies: dict[int, Tally] = {}       # id(counter child) -> its hot-path tally
         self._hot: list = []                       # every Tally and HotHistogram, flushed at scrape time
+        self._sources: list[Callable[[], None]] = []   # called first at each flush (e.g. to read the bus's counts)
         self._flush_lock = threading.Lock()
         r.register(_Flusher(self))                 # first: a scrape adds the hot-path counts before reading
         # prometheus-client appends `_total` to counter names when it exposes them
@@ -223,9 +224,18 @@ class Metrics:
             self._hot.append(t)
         return t
 
+    def add_source(
+        self,
+        pull: Callable[[], None],   # sets tallies' cumulative `n` from counts kept elsewhere (read-only there)
+    ) -> None:
+        "Call `pull()` at the start of every flush (scrape), before the tallies are moved into prometheus."
+        self._sources.append(pull)
+
     def flush(self) -> None:
         "Add what the tallies and hot histograms counted since the last flush to their prometheus children."
         with self._flush_lock:
+            for pull in list(self._sources):
+                pull()
             for h in list(self._hot):
                 h._flush()
 

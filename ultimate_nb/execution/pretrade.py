@@ -21,10 +21,11 @@ Docs: https://ultimate-nb.github.io/ultimate_nb/70_execution/pretrade.html.md"""
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 import math
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -328,7 +329,7 @@ class TradingControls:
         self.publish = publish or (lambda ev: None)
         self.state = TradingState.ACTIVE
         self.last: TradingStateChanged | None = None       # the change that set the state, if any
-        self.day: str | None = None                        # trading day of `day_start_equity`, ISO date
+        self._day_k: int | None = None                     # trading day of `day_start_equity`, days since 1970 (`day`: ISO)
         self.day_start_equity: float | None = None
         self._day_pending: tuple | None = None             # (day, equity, ns) opened but not journaled yet
 
@@ -341,7 +342,8 @@ class TradingControls:
                 self.last = TradingStateChanged(**{k: v for k, v in e.payload.items() if k != "type"})
                 self.state = self.last.state
             elif e.type == "DayOpened":
-                self.day, self.day_start_equity = e.payload["day"], float(e.payload["equity"])
+                self._day_k = date.fromisoformat(e.payload["day"]).toordinal() - _EPOCH_ORDINAL
+                self.day_start_equity = float(e.payload["equity"])
         if n:
             log.info("trading controls recovered records=%d state=%s day=%s", n, self.state.value, self.day)
         return n
@@ -388,30 +390,81 @@ def history(self: TradingControls, limit: int = 100) -> list[dict[str, Any]]:
 
 # %% ../../nbs/70_execution/02_pretrade.ipynb #2f263a10
 _DAY_NS, _DST_MARGIN_NS = 86_400 * 1_000_000_000, 7_200 * 1_000_000_000
+_EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
+_ZONE_TABLES: dict[str, tuple[list[int], list[int]] | None] = {}
+
+
+def _zone_table(tz: str) -> tuple[list[int], list[int]] | None:
+    """Return zone `tz`'s UTC offset table (transition instants in s, offset in s from each on), read from the
+    same TZif file `ZoneInfo` reads, through the standard library's pure-Python reader; None when that reader
+    is not there as expected or disagrees with `ZoneInfo` at any transition (then every day is one conversion)."""
+    if tz in _ZONE_TABLES:
+        return _ZONE_TABLES[tz]
+    table = None
+    try:
+        from zoneinfo._zoneinfo import ZoneInfo as PyZoneInfo
+        z = PyZoneInfo.no_cache(tz)
+        trans, offs = list(z._trans_utc), [int(t.utcoff.total_seconds()) for t in z._ttinfos]
+        zone = ZoneInfo(tz)
+        ok = len(trans) == len(offs) and all(
+            int(datetime.fromtimestamp(t + d, zone).utcoffset().total_seconds()) == offs[i - (d < 0)]
+            for i, t in enumerate(trans) for d in (-1, 0) if i - (d < 0) >= 0)
+        table = (trans, offs) if ok and len(trans) > 1 else None
+    except Exception:                            # another Python's internals: the plain conversion
+        table = None
+    _ZONE_TABLES[tz] = table
+    return table
+
+
+@patch
+def trading_day_number(self: TradingControls, ts_ns: int) -> int:
+    "Return the local date of `ts_ns` in the session's time zone as days since 1970-01-01."
+    tz = self.settings.market_hours.timezone
+    c = getattr(self, "_day_span", None)        # (zone, first ns, end ns, day number) of the last answer
+    if c is not None and c[1] <= ts_ns < c[2] and c[0] == tz:
+        return c[3]
+    s, table = ts_ns // 1_000_000_000, _zone_table(tz)
+    i = bisect_right(table[0], s) if table is not None else 0
+    if 0 < i < len(table[0]):                   # between two transitions: one offset, days by arithmetic
+        trans, off = table[0], table[1][i - 1]
+        k = (s + off) // 86_400
+        lo = k * 86_400 - off                   # the local day, cut at the transitions on either side
+        hi, lo = min(lo + 86_400, trans[i]), max(lo, trans[i - 1])
+        self._day_span = (tz, lo * 1_000_000_000, hi * 1_000_000_000, k)
+        return k
+    t = datetime.fromtimestamp(ts_ns / 1e9, ZoneInfo(tz))      # outside the table: one conversion
+    k = t.toordinal() - _EPOCH_ORDINAL
+    # ns since midnight on the clock; the day goes on for sure until the clock's next midnight less the
+    # largest DST shift (2 h), and from `ts_ns` on when it is past the first 2 h (a shift back stays in the day)
+    wall = ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000_000 + t.microsecond * 1_000
+    if wall >= _DST_MARGIN_NS:
+        self._day_span = (tz, ts_ns, ts_ns + _DAY_NS - wall - _DST_MARGIN_NS, k)
+    return k
+
+
+def _iso_day(k: int) -> str:
+    "Return the ISO date of day number `k` (days since 1970-01-01)."
+    return date.fromordinal(_EPOCH_ORDINAL + k).isoformat()
 
 
 @patch
 def trading_day(self: TradingControls, ts_ns: int) -> str:
     "Return the ISO date of `ts_ns` in the session's time zone."
-    tz = self.settings.market_hours.timezone
-    c = getattr(self, "_day_span", None)        # (zone, first ns, end ns, day): one zone lookup per day
-    if c is not None and c[0] == tz and c[1] <= ts_ns < c[2]:
-        return c[3]
-    t = datetime.fromtimestamp(ts_ns / 1e9, ZoneInfo(tz))      # ZoneInfo keeps one instance per key
-    day = t.date().isoformat()
-    # ns since midnight on the clock; the day goes on for sure until the clock's next midnight less the
-    # largest DST shift (2 h), and from `ts_ns` on when it is past the first 2 h (a shift back stays in the day)
-    wall = ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000_000 + t.microsecond * 1_000
-    if wall >= _DST_MARGIN_NS:
-        self._day_span = (tz, ts_ns, ts_ns + _DAY_NS - wall - _DST_MARGIN_NS, day)
-    return day
+    return _iso_day(self.trading_day_number(ts_ns))
+
+
+@patch(as_prop=True)
+def day(self: TradingControls) -> str | None:
+    "The trading day of `day_start_equity` (ISO date), None before the first mark."
+    k = self._day_k
+    return None if k is None else _iso_day(k)
 
 
 @patch
 def _journal_day(self: TradingControls) -> None:
     "Journal the pending opening of the day (`DayOpened`)."
-    day, equity, ts = self._day_pending
-    self.journal.append(CONTROLS, "DayOpened", {"day": day, "equity": equity}, ts)
+    k, equity, ts = self._day_pending
+    self.journal.append(CONTROLS, "DayOpened", {"day": _iso_day(k), "equity": equity}, ts)
     self._day_pending = None
 
 
@@ -425,10 +478,10 @@ def on_mark(
     if not (math.isfinite(equity) and math.isfinite(gross)):
         return None
     now, s = self.clock.timestamp_ns(), self.settings
-    day = self.trading_day(now)
-    if day != self.day:
-        self.day, self.day_start_equity = day, equity
-        self._day_pending = (day, equity, now)      # journaled by the day's next mark or state change
+    k = self.trading_day_number(now)
+    if k != self._day_k:
+        self._day_k, self.day_start_equity = k, equity
+        self._day_pending = (k, equity, now)      # journaled by the day's next mark or state change
     elif self._day_pending is not None:
         self._journal_day()
     loss = self.day_start_equity - equity

@@ -57,27 +57,6 @@ def _utc(ns) -> pd.DatetimeIndex:
     return pd.to_datetime(np.asarray(ns, dtype=np.int64), utc=True)
 
 
-def _equity(ts: TradingSystem) -> float:
-    "Return cash plus positions marked at the last mids (the system's own equity)."
-    acct = ts.oms.account
-    return acct.cash + sum(p.market_value(ts.marks.get(p.instrument_id, p.avg_price)) for p in acct.positions)
-
-
-class _EquityRecorder:
-    "Record the equity after the last bar of each bar-close time (bus handler, subscribed last)."
-    def __init__(self, ts: TradingSystem):
-        self.ts, self.times, self.values, self.bars = ts, [], [], 0
-
-    def __call__(self, bar: Bar) -> None:
-        self.bars += 1
-        be = self.ts._bar_equity                 # the book computed the equity after this bar already
-        eq = be[1] if be[0] is bar else _equity(self.ts)
-        if self.times and self.times[-1] == bar.ts_event:
-            self.values[-1] = eq          # a later symbol's bar at the same close: keep the last
-        else:
-            self.times.append(bar.ts_event)
-            self.values.append(eq)
-
 # %% ../../nbs/90_live/05_backtest.ipynb #55c23403
 def orders_frame(ts: TradingSystem) -> pd.DataFrame:
     rows = [{"client_order_id": s.order.client_order_id, "ts": s.order.ts_init,
@@ -271,24 +250,25 @@ def run_backtest(
     ts = TradingSystem(_backtest_settings(settings, journal_url), clock=SimClock(start_ns=start_ns),
                        strategy=strategy, feed=feed)
     try:
-        rec = _EquityRecorder(ts)
-        ts.bus.subscribe(Bar, rec, name="backtest.equity")
+        ts.record_equity = True                  # the book keeps the equity after each bar close
         t0 = time.perf_counter()
         ts.run_simulated(n)
         elapsed = time.perf_counter() - t0
-        return _result(ts, rec, elapsed, periods_per_year)
+        return _result(ts, elapsed, periods_per_year)
     finally:
         ts.close()
 
 # %% ../../nbs/90_live/05_backtest.ipynb #b778cfef
-def _result(ts: TradingSystem, rec: _EquityRecorder, elapsed: float, periods_per_year: int) -> BacktestResult:
+def _result(ts: TradingSystem, elapsed: float, periods_per_year: int) -> BacktestResult:
     fills = fills_frame(ts)
     trips = round_trips(fills, ts.marks)
-    equity = pd.Series(rec.values, index=_utc(rec.times).rename("ts"), name="equity", dtype=float)
+    times, values = zip(*ts.equity_curve) if ts.equity_curve else ((), ())
+    equity = pd.Series(values, index=_utc(times).rename("ts"), name="equity", dtype=float)
     stats = backtest_stats(equity, ts.oms.initial_cash, fills, trips, periods_per_year)
     stats["n_orders"] = len(ts.oms.orders)
     summary = ts.replay_summary() if ts.replay is not None else {}
-    return BacktestResult(orders_frame(ts), fills, positions_frame(ts), trips, equity, stats, rec.bars,
+    return BacktestResult(orders_frame(ts), fills, positions_frame(ts), trips, equity, stats,
+                          ts.bus.type_counts().get(Bar, 0),
                           elapsed, summary)
 
 # %% ../../nbs/90_live/05_backtest.ipynb #73571d9c

@@ -127,7 +127,8 @@ class TradingSystem:
         self._order_latency, self._pretrade_latency = self.metrics._stage("order"), self.metrics._stage("pretrade")
         self._pending_timers: list[tuple] = []
         self._stopped = False
-        self.equity_curve: list[tuple[int, float]] = []   # (bar close ns, equity), replays only
+        self.equity_curve: list[tuple[int, float]] = []   # (bar close ns, equity after it), when `record_equity`
+        self.record_equity = replay is not None           # replays (and backtests) keep the equity curve
         for q in self._opening_quotes():                   # the market as it opens
             self.marks[q.instrument_id] = q.mid
             self.broker.on_quote(q)
@@ -440,19 +441,19 @@ def _wire(self: TradingSystem) -> None:
     if isinstance(self.feed, BookFeed):              # the L2 book: the broker matches against it
         b.subscribe(BookSnapshot, self.broker.on_book, name="broker.on_book")
         b.subscribe(Trade, self.broker.on_trade, name="broker.on_trade")
-    counters: dict[type, tuple] = {}     # type -> its tallies (events, and orders by status): plain counts
+    events: dict[type, Any] = {}         # type -> its `ultimate_events_total` tally, set from the bus's counts
 
-    def count(ev):
-        cs = counters.get(type(ev))
-        if cs is None:
-            status = ORDER_EVENTS.get(type(ev))
-            cs = counters[type(ev)] = (m.tally(m.events.labels(type=type(ev).__name__)),) + (
-                () if status is None else (m.tally(m.orders.labels(status=status)),))
-        cs[0].n += 1
-        if len(cs) > 1:
-            cs[1].n += 1
-            self._count_strategy_order(ev)
-    b.subscribe("*", count, name="metrics")
+    def pull() -> None:                  # at scrape: the bus counts every event it publishes, by class
+        for cls, n in b.type_counts().items():
+            t = events.get(cls)
+            if t is None:
+                t = events[cls] = m.tally(m.events.labels(type=cls.__name__))
+            t.n = n
+    m.add_source(pull)
+    def count(ev):                       # order state changes: by status, and by strategy
+        self._strategy_order_tally(_BOOK, ORDER_EVENTS[type(ev)]).n += 1
+        self._count_strategy_order(ev)
+    b.subscribe(tuple(ORDER_EVENTS), count, name="metrics")
 
 
 @patch
@@ -510,9 +511,14 @@ def _on_bar(self: TradingSystem, bar: Bar) -> None:
             finally:
                 observe((clock() - t0) * 1e-9)
     # equity after this bar's orders: the equity curve, the controls and a backtest's recorder reuse it
-    self._bar_equity = (bar, self._equity_now())
-    if self.replay is not None and (not self.equity_curve or self.equity_curve[-1][0] < bar.ts_event):
-        self.equity_curve.append((bar.ts_event, self._bar_equity[1]))
+    eq = self._equity_now()
+    self._bar_equity = (bar, eq)
+    if self.record_equity:
+        ec, t = self.equity_curve, bar.ts_event
+        if not ec or ec[-1][0] < t:
+            ec.append((t, eq))
+        elif ec[-1][0] == t:                         # a later symbol's bar at the same close: the equity after it
+            ec[-1] = (t, eq)
 
 
 @patch
