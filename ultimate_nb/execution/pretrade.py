@@ -420,18 +420,18 @@ def _zone_table(tz: str) -> tuple[list[int], list[int]] | None:
 def trading_day_number(self: TradingControls, ts_ns: int) -> int:
     "Return the local date of `ts_ns` in the session's time zone as days since 1970-01-01."
     tz = self.settings.market_hours.timezone
-    c = getattr(self, "_day_span", None)        # (zone, first ns, end ns, day number) of the last answer
+    c = getattr(self, "_offset_span", None)     # (zone, from ns, to ns, UTC offset s): between two transitions
+    if c is not None and c[1] <= ts_ns < c[2] and c[0] == tz:
+        return (ts_ns // 1_000_000_000 + c[3]) // 86_400
+    c = getattr(self, "_day_span", None)        # (zone, first ns, end ns, day number): outside the table
     if c is not None and c[1] <= ts_ns < c[2] and c[0] == tz:
         return c[3]
     s, table = ts_ns // 1_000_000_000, _zone_table(tz)
     i = bisect_right(table[0], s) if table is not None else 0
-    if 0 < i < len(table[0]):                   # between two transitions: one offset, days by arithmetic
-        trans, off = table[0], table[1][i - 1]
-        k = (s + off) // 86_400
-        lo = k * 86_400 - off                   # the local day, cut at the transitions on either side
-        hi, lo = min(lo + 86_400, trans[i]), max(lo, trans[i - 1])
-        self._day_span = (tz, lo * 1_000_000_000, hi * 1_000_000_000, k)
-        return k
+    if 0 < i < len(table[0]):                   # one offset until the next transition: days by arithmetic
+        off = table[1][i - 1]
+        self._offset_span = (tz, table[0][i - 1] * 1_000_000_000, table[0][i] * 1_000_000_000, off)
+        return (s + off) // 86_400
     t = datetime.fromtimestamp(ts_ns / 1e9, ZoneInfo(tz))      # outside the table: one conversion
     k = t.toordinal() - _EPOCH_ORDINAL
     # ns since midnight on the clock; the day goes on for sure until the clock's next midnight less the

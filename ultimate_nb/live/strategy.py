@@ -113,12 +113,11 @@ def target(
     reason_ts: int,       # ns time of the event that caused it: makes the client order id
 ) -> OrderState | None:   # the order sent, or None if none was needed
     "Trade the strategy's own position toward `qty`; return the order sent, or None."
-    if self.ctx is None:
+    ctx = self.ctx
+    if ctx is None:
         raise RuntimeError(f"strategy {self.strategy_id} was not started")
-    if self.ctx.open_orders(instrument_id, self.strategy_id):
-        return None
-    delta = qty - self.ctx.position(instrument_id, self.strategy_id)
-    if delta == 0:
+    delta = qty - ctx.position(instrument_id, self.strategy_id)
+    if delta == 0 or ctx.open_orders(instrument_id, self.strategy_id):   # at the target, or an order working
         return None
     order = Order(f"{self.strategy_id}-{instrument_id}-{reason_ts}", instrument_id,
                   OrderSide.BUY if delta > 0 else OrderSide.SELL, abs(delta),
@@ -155,12 +154,7 @@ class MovingAverageCrossover(Strategy):
         acc = self._sums.get(instrument_id)
         if acc is None or acc[2] != st.fast or acc[3] != st.slow:
             acc = self._resum(instrument_id)
-        fast, slow = acc[0] / st.fast, acc[1] / st.slow
-        d = fast - slow
-        if abs(d) <= _TIE * (abs(fast) + abs(slow)):   # a near tie: decide it as the batch means do
-            arr = np.fromiter(c, float, len(c))
-            d = float(arr[-st.fast:].mean() - arr.mean())
-        return (d > 0) - (d < 0)
+        return _sign(c, acc, st.fast, st.slow)
 
     def _resum(self, instrument_id: str) -> list:
         "Recompute the window sums of `instrument_id` exactly (after a settings change, and every `slow` bars)."
@@ -176,29 +170,44 @@ class MovingAverageCrossover(Strategy):
 
     def on_history(self, bar: Bar) -> None:
         "Update the averages and the signal with `bar`, without trading."
+        self._update(bar)
+
+    def _update(self, bar: Bar) -> int:
+        "Add `bar`'s close to the windows; store and return the new signal."
         iid, x, st = bar.instrument_id, bar.close, self.settings
+        fast, slow = st.fast, st.slow
         c = self.closes.get(iid)
-        if c is None or c.maxlen != st.slow:
-            c = self.closes[iid] = deque(c or (), maxlen=st.slow)
+        if c is None or c.maxlen != slow:
+            c = self.closes[iid] = deque(c or (), maxlen=slow)
             self._sums.pop(iid, None)
         acc = self._sums.get(iid)
-        if acc is None or acc[2] != st.fast or acc[3] != st.slow or acc[4] >= st.slow:
+        if acc is None or acc[2] != fast or acc[3] != slow or acc[4] >= slow:
             c.append(x)
-            self._resum(iid)
+            acc = self._resum(iid)
         else:                                   # O(1): add the new close, drop the ones leaving each window
             n = len(c)
-            acc[0] += x - (c[n - st.fast] if n >= st.fast else 0.0)
-            acc[1] += x - (c[0] if n == st.slow else 0.0)
+            acc[0] += x - (c[n - fast] if n >= fast else 0.0)
+            acc[1] += x - (c[0] if n == slow else 0.0)
             acc[4] += 1
             c.append(x)
-        self.signals[iid] = self.signal(iid)
+        sig = self.signals[iid] = _sign(c, acc, fast, slow) if len(c) >= slow else 0
+        return sig
 
     def on_bar(self, bar: Bar) -> None:
         "Update the averages with `bar` and trade toward the new target."
-        self.on_history(bar)
-        sig = self.signals[bar.instrument_id]
-        if self.settings.enabled and sig != 0:
+        sig = self._update(bar)
+        if sig != 0 and self.settings.enabled:
             self.target(bar.instrument_id, sig * self.settings.order_qty, bar.ts_event)
+
+
+def _sign(c: deque, acc: list, fast: int, slow: int) -> int:
+    "Return the sign of fast mean - slow mean from the running sums `acc` (a near tie: from the closes `c`)."
+    f, s = acc[0] / fast, acc[1] / slow
+    d = f - s
+    if abs(d) <= _TIE * (abs(f) + abs(s)):     # a near tie: decide it as the batch means do
+        arr = np.fromiter(c, float, len(c))
+        d = float(arr[-fast:].mean() - arr.mean())
+    return (d > 0) - (d < 0)
 
 # %% ../../nbs/90_live/01_strategy.ipynb #a1b2c302
 def load_strategy(

@@ -122,7 +122,6 @@ class TradingSystem:
         self.metrics.set_strategies(s.strategy_id for s in self.strategies)   # the bounded `strategy` label
         self.marks: dict[str, float] = {}
         self._marks_ts = 0
-        self._bar_equity: tuple = (None, 0.0)        # (last bar, equity after it): computed once per bar
         self._strategy_latency = self.metrics._stage("strategy")     # hot-path histograms (plain counts)
         self._order_latency, self._pretrade_latency = self.metrics._stage("order"), self.metrics._stage("pretrade")
         self._pending_timers: list[tuple] = []
@@ -497,7 +496,7 @@ def _on_bar(self: TradingSystem, bar: Bar) -> None:
         self._journal_marks(bar.ts_event)
     if self._features and (f := self._features.get(bar.instrument_id)) is not None:
         f.update(bar)                                # before the strategies: ctx.features sees this bar
-    observe, clock = self._strategy_latency.observe, time.perf_counter_ns
+    observe, clock, err = self._strategy_latency.observe, time.perf_counter_ns, None
     for s in self.strategies:
         if not s.symbols or bar.instrument_id in s.symbols:   # `s.wants`, inlined
             t0 = clock()
@@ -505,20 +504,24 @@ def _on_bar(self: TradingSystem, bar: Bar) -> None:
                 s.on_bar(bar)
             except Exception as e:                   # one failing strategy does not starve the others
                 if len(self.strategies) == 1:
-                    raise                            # the bus counts it, as before
+                    err = e                          # the bus counts it, once the book has marked this bar
+                    continue
                 self._on_handler_error(f"strategy.{s.strategy_id}.on_bar", bar, e)
                 log.exception("strategy failed strategy=%s bar=%s", s.strategy_id, bar.ts_event)
             finally:
                 observe((clock() - t0) * 1e-9)
-    # equity after this bar's orders: the equity curve, the controls and a backtest's recorder reuse it
+    # equity after this bar's orders: the equity curve and the controls use it
     eq = self._equity_now()
-    self._bar_equity = (bar, eq)
+    self.risk.on_bar(bar)                            # the fat-finger check's volume average
+    self.controls.on_mark(eq, self._book_gross())    # daily loss and credit rules at the new mark
     if self.record_equity:
         ec, t = self.equity_curve, bar.ts_event
         if not ec or ec[-1][0] < t:
             ec.append((t, eq))
         elif ec[-1][0] == t:                         # a later symbol's bar at the same close: the equity after it
             ec[-1] = (t, eq)
+    if err is not None:
+        raise err
 
 
 @patch
@@ -536,7 +539,7 @@ def _on_fill(self: TradingSystem, f: OrderFilled) -> None:
         c.stats["fees"] += f.fee
         c.stats["cash"] -= int(f.side) * f.qty * f.price * mult + f.fee
         c.strategy.on_fill(f)
-    self.update_account_metrics()
+    # the account and position gauges are set when /metrics is scraped (`update_account_metrics`), not per fill
 
 
 @patch
@@ -691,8 +694,8 @@ def _start_controls(self: TradingSystem) -> None:
     self.denial_codes: dict[str, str] = {}
     self.controls = TradingControls(self.journal, self.clock, self.settings.risk, publish=self.bus.publish)
     self.controls.recover()
-    self.bus.subscribe(Bar, self.risk.on_bar, name="pretrade.on_bar")
-    self.bus.subscribe((Bar, OrderFilled), self._on_mark_controls, name="controls.on_mark")
+    # a bar's volume and mark reach pre-trade risk and the controls from `_on_bar`, after the strategies
+    self.bus.subscribe(OrderFilled, self._on_mark_controls, name="controls.on_mark")
     self.bus.subscribe(TradingStateChanged, self._on_trading_state, name="controls.state")
     self._show_trading_state()
 
@@ -707,8 +710,7 @@ def _show_trading_state(self: TradingSystem) -> None:
 
 @patch
 def _on_mark_controls(self: TradingSystem, ev: Any) -> None:
-    be = self._bar_equity                           # a bar: `_on_bar` has just computed the equity
-    self.controls.on_mark(be[1] if be[0] is ev else self._equity_now(), self._book_gross())
+    self.controls.on_mark(self._equity_now(), self._book_gross())
 
 
 @patch
