@@ -352,11 +352,12 @@ class OrderStatus(StrEnum):
     @property
     def is_open(self) -> bool:
         "True while the order can still fill."
-        return self in (OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+        return self in _OPEN
 
 
 _TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED,
                        OrderStatus.REJECTED, OrderStatus.DENIED})
+_OPEN = frozenset({OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
 
 
 class InvalidOrderTransition(ValueError):
@@ -559,14 +560,19 @@ class AccountState:
 
     def apply_fill(self, f: OrderFilled, multiplier: float = 1.0) -> AccountState:
         "Return the account after fill `f` of an instrument with `multiplier`."
-        old = self.position(f.instrument_id)
-        if old.qty == 0 and old.multiplier != multiplier:
-            old = replace(old, multiplier=multiplier)
-        new = old.apply_fill(f)
-        rest = tuple(p for p in self.positions if p.instrument_id != f.instrument_id)
+        ps, iid = self.positions, f.instrument_id
+        for i, old in enumerate(ps):             # positions stay sorted by instrument: replace in place
+            if old.instrument_id == iid:
+                if old.qty == 0 and old.multiplier != multiplier:
+                    old = replace(old, multiplier=multiplier)
+                new = old.apply_fill(f)
+                positions = ps[:i] + (new,) + ps[i + 1:]
+                break
+        else:
+            new = Position(iid, multiplier=multiplier).apply_fill(f)
+            positions = tuple(sorted(ps + (new,), key=lambda p: p.instrument_id))
         cash = self.cash - int(f.side) * f.qty * f.price * new.multiplier - f.fee
-        return AccountState(cash=cash, positions=tuple(sorted(rest + (new,), key=lambda p: p.instrument_id)),
-                            ts_last=max(self.ts_last, f.ts_event))
+        return AccountState(cash, positions, self.ts_last if self.ts_last >= f.ts_event else f.ts_event)
 
     def equity(self, marks: dict[str, float]) -> float:
         "Return cash plus market value of positions at `marks` (avg price where no mark)."

@@ -483,6 +483,7 @@ class MemoryJournal:
         self._lock = threading.Lock()            # appends from the loop and from REST handlers
         self.commits = 0                         # nothing is ever committed
         self._batch = _NoBatch(self)
+        self._streams: set[str] = set()          # stream names already checked
 
     def __repr__(self) -> str:
         return f"MemoryJournal(last_seq={len(self._rows)})"
@@ -504,7 +505,11 @@ class MemoryJournal:
             ts_ns = getattr(ev, "ts_event", getattr(ev, "ts_init", None))
             if ts_ns is None:
                 raise ValueError(f"ts_ns must be given for a {name} (no timestamp)")
-        row = (_check_ts_ns(ts_ns), _check_name("stream", stream), name, None, ev)
+        if type(ts_ns) is not int or ts_ns < 0:
+            _check_ts_ns(ts_ns)
+        if stream not in self._streams:          # a stream name is checked once
+            self._streams.add(_check_name("stream", stream))
+        row = (ts_ns, stream, name, None, ev)
         with self._lock:
             self._rows.append(row)
             return len(self._rows)

@@ -48,7 +48,7 @@ from typing import Any, Callable, Sequence
 from ..core.config import BrokerSettings
 from ultimate_nb.core.events import (
     BookSnapshot, Instrument, Liquidity, Order, OrderAccepted, OrderCanceled, OrderExpired, OrderFilled,
-    OrderRejected, OrderSide, OrderState, OrderType, Quote, TimeInForce, Trade,
+    OrderRejected, OrderSide, OrderState, OrderType, Quote, TimeInForce, Trade, trusted,
 )
 from ..data.book import DarkPool, Venue, split_venue_id, trade_venue
 from fastcore.basics import patch
@@ -111,6 +111,9 @@ class PaperBroker:
         self.on_event(ev)
 
 # %% ../../nbs/70_execution/03_paper.ipynb #171d6296
+_new_fill, _new_accepted = trusted(OrderFilled), trusted(OrderAccepted)   # events built from checked fields
+
+
 def _round_away(px: float, tick: float, side: OrderSide) -> float:
     "Round a price to the tick, up for buys and down for sells (never in our favour)."
     steps = px / tick
@@ -156,8 +159,13 @@ def _fill(self: PaperBroker, w: _Working, qty: int, px: float, liq: Liquidity, t
     fid = f"{o.client_order_id}-{w.n_fills}" + ("" if venue is None else f"@{venue}")
     if venue is not None:
         self.fill_venues[fid] = venue
-    self._emit(OrderFilled(o.client_order_id, fid, o.instrument_id, o.side, qty,
-                           px, self.fee(qty) if fee is None else fee, liq, ts, self.clock.timestamp_ns()))
+    if fee is None and venue is None:       # quote mode: the order's fields, a checked quote's price, our fee
+        ev = _new_fill(o.client_order_id, fid, o.instrument_id, o.side, qty, px, self.fee(qty), liq, ts,
+                       self.clock.timestamp_ns())
+    else:
+        ev = OrderFilled(o.client_order_id, fid, o.instrument_id, o.side, qty, px,
+                         self.fee(qty) if fee is None else fee, liq, ts, self.clock.timestamp_ns())
+    self._emit(ev)
     if w.leaves == 0:
         self.working.pop(o.client_order_id, None)
     return fid
@@ -181,7 +189,7 @@ def submit(
     q = self.quotes.get(order.instrument_id)
     if q is None and order.order_type is OrderType.MARKET:
         return self._emit(OrderRejected(cid, f"no market in {order.instrument_id}", now, now))
-    self._emit(OrderAccepted(cid, f"P-{cid}", now, now))
+    self._emit(_new_accepted(cid, f"P-{cid}", now, now))   # fields of a checked order and the clock
     w = _Working(order)
     self.working[cid] = w
     if q is not None:

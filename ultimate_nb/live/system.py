@@ -43,7 +43,7 @@ from ..core.clock import Clock, LiveClock, SimClock
 from ..core.config import Settings, update_runtime
 from ultimate_nb.core.events import (
     Bar, BookSnapshot, Instrument, Order, OrderAccepted, OrderCanceled, OrderDenied, OrderExpired, OrderFilled,
-    OrderRejected, OrderState, OrderStatus, OrderSubmitted, Quote, Trade, from_record,
+    OrderRejected, OrderState, OrderStatus, OrderSubmitted, Quote, Trade, from_record, trusted,
 )
 from ..core.metrics import Health, Metrics
 from ..core.store import SnapshotStore, book_url, open_journal
@@ -449,17 +449,18 @@ def _wire(self: TradingSystem) -> None:
                 t = events[cls] = m.tally(m.events.labels(type=cls.__name__))
             t.n = n
     m.add_source(pull)
+    pairs: dict[tuple, tuple] = {}       # (strategy id, event class) -> (book tally, strategy tally)
+
     def count(ev):                       # order state changes: by status, and by strategy
-        self._strategy_order_tally(_BOOK, ORDER_EVENTS[type(ev)]).n += 1
-        self._count_strategy_order(ev)
+        s = self.oms.order(ev.client_order_id)
+        key = (None if s is None else s.order.strategy_id, type(ev))
+        p = pairs.get(key)
+        if p is None:
+            st = ORDER_EVENTS[key[1]]
+            p = pairs[key] = (self._strategy_order_tally(_BOOK, st), self._strategy_order_tally(key[0], st))
+        p[0].n += 1
+        p[1].n += 1
     b.subscribe(tuple(ORDER_EVENTS), count, name="metrics")
-
-
-@patch
-def _count_strategy_order(self: TradingSystem, ev: Any) -> None:
-    "Count an order state change (not a fill: `_on_fill` counts those) under its strategy's label."
-    s = self.oms.order(ev.client_order_id)
-    self._strategy_order_tally(None if s is None else s.order.strategy_id, ORDER_EVENTS[type(ev)]).n += 1
 
 
 _BOOK = object()      # `_strategy_order_tally`'s key for the book's own order count
@@ -511,9 +512,9 @@ def _on_bar(self: TradingSystem, bar: Bar) -> None:
             finally:
                 observe((clock() - t0) * 1e-9)
     # equity after this bar's orders: the equity curve and the controls use it
-    eq = self._equity_now()
+    eq, gross = self._equity_and_gross()
     self.risk.on_bar(bar)                            # the fat-finger check's volume average
-    self.controls.on_mark(eq, self._book_gross())    # daily loss and credit rules at the new mark
+    self.controls.on_mark(eq, gross)                 # daily loss and credit rules at the new mark
     if self.record_equity:
         ec, t = self.equity_curve, bar.ts_event
         if not ec or ec[-1][0] < t:
@@ -529,8 +530,9 @@ def _on_fill(self: TradingSystem, f: OrderFilled) -> None:
     state = self.oms.order(f.client_order_id)
     m, sid = self.metrics, state.order.strategy_id
     m.record_fill(f.instrument_id, f.side, f.qty, strategy=sid)
-    self._strategy_order_tally(_BOOK, state.status.value).n += 1
-    self._strategy_order_tally(sid, state.status.value).n += 1
+    st = "filled" if state.status is OrderStatus.FILLED else "partially_filled"
+    self._strategy_order_tally(_BOOK, st).n += 1
+    self._strategy_order_tally(sid, st).n += 1
     c = self.contexts.get(state.order.strategy_id)
     if c is not None:                                # a strategy's own fill: its counters, then its handler
         mult = self.instruments[f.instrument_id].multiplier if f.instrument_id in self.instruments else 1.0
@@ -560,6 +562,7 @@ def _on_venue_event(self: TradingSystem, ev: Any) -> None:
 
 # %% ../../nbs/90_live/02_system.ipynb #b35353d1
 MAX_DENIAL_CODES = 10_000      # denial codes kept in memory for the API's answers
+_new_submitted = trusted(OrderSubmitted)
 
 
 @patch
@@ -581,7 +584,7 @@ def _submit_order(self: TradingSystem, order: Order) -> OrderState:
         self._count_denial(cid, denial.code.value, order.strategy_id)
         log.info("order denied coid=%s code=%s reason=%s", cid, denial.code.value, denial.reason)
         return self.oms.apply(OrderDenied(cid, denial.reason, now, now, code=denial.code.value))
-    self.oms.apply(OrderSubmitted(cid, now, now))
+    self.oms.apply(_new_submitted(cid, now, now))   # a checked order's id, the clock
     self.broker.submit(order)
     self._order_latency.observe((time.perf_counter_ns() - t0) * 1e-9)
     return self.oms.order(cid)
@@ -626,12 +629,29 @@ def gross_notional(self: TradingSystem, strategy_id: str | None = None) -> tuple
 
 
 @patch
+def _equity_and_gross(self: TradingSystem) -> tuple[float, float]:
+    "Return (`_equity_now()`, `_book_gross()`) in one pass over the positions."
+    marks, insts, mv, book = self.marks, self.instruments, 0.0, 0.0
+    for p in self.oms.account.positions:
+        px = marks.get(p.instrument_id, p.avg_price)
+        mv += p.qty * px * p.multiplier
+        book += abs(p.qty) * px * insts[p.instrument_id].multiplier
+    return self.oms.account.cash + mv, (self._add_working(book) if self.oms._open else book)
+
+
+@patch
 def _book_gross(self: TradingSystem) -> float:
     "Return the book's gross notional (`gross_notional()[0]`) without the per-strategy part."
     marks, insts, book = self.marks, self.instruments, 0.0
     for p in self.oms.account.positions:
         book += abs(p.qty) * marks.get(p.instrument_id, p.avg_price) * insts[p.instrument_id].multiplier
-    open_ = self.oms._open
+    return self._add_working(book)
+
+
+@patch
+def _add_working(self: TradingSystem, book: float) -> float:
+    "Return `book` plus the working orders' notional at their prices (marks for market orders), oldest first."
+    marks, insts, open_ = self.marks, self.instruments, self.oms._open
     for s in (open_.values() if len(open_) < 2 else self.oms.open_orders()):   # oldest first, as `gross_notional`
         o = s.order
         book += s.leaves_qty * (o.limit_price or o.stop_price or marks.get(o.instrument_id, 0.0)) \
@@ -710,7 +730,7 @@ def _show_trading_state(self: TradingSystem) -> None:
 
 @patch
 def _on_mark_controls(self: TradingSystem, ev: Any) -> None:
-    self.controls.on_mark(self._equity_now(), self._book_gross())
+    self.controls.on_mark(*self._equity_and_gross())
 
 
 @patch
