@@ -9,7 +9,8 @@ Usage: `python benchmarks/live_loop.py [--quick] [--out PATH]`
             `submit_order` for market orders (OMS + pre-trade risk + paper broker + journal)  vs
             bare `PaperBroker.submit` of the same orders (no OMS, no risk, no journal)
   replay    run_backtest of the SMA 10/30 crossover on the S&P 500 daily bars (replay:sp500) through
-            the whole loop (events/s, bars/s)  vs  backtrader's Cerebro running the same crossover
+            the whole loop, journal in memory (market events/s, bars/s)  vs  backtrader's
+            Cerebro running the same crossover
   tick      tick -> order acknowledged (filled and committed to a SQLite file journal) while a
             second process hammers the REST API (GET positions/orders, POST orders)  vs  the same idle
   restart   OMS restart with N orders in the journal (4 entries each: order, submitted, accepted,
@@ -587,7 +588,7 @@ def table(res: dict[str, Any]) -> str:
             "references: bus = 3 direct calls; journal = sqlite3 INSERT + COMMIT, same pragmas; "
             "order = bare PaperBroker.submit (no OMS, risk, journal); restart = snapshot + 1,000-order "
             "tail vs full journal replay; replay = run_backtest (bus, strategy, risk, OMS, paper broker, "
-            "journal in memory, P&L) vs backtrader Cerebro (runonce=False) on the same bars; tick -> order = "
+            "journal in memory (MemoryJournal), P&L) vs backtrader Cerebro (runonce=False) on the same bars; tick -> order = "
             "quote published until its order is filled and committed (SQLite file journal, group commit), "
             "under REST load vs the same idle",
             *([f"  replay: {rp['trades']} trades, {rp['events']:,} events; backtrader runonce=True "
