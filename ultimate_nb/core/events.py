@@ -45,6 +45,8 @@ class OrderSide(IntEnum):
     @classmethod
     def parse(cls, v: str | int | OrderSide) -> OrderSide:
         "Return the side for 'buy'/'sell' (any case), 1/-1 or an `OrderSide`."
+        if type(v) is cls:
+            return v
         if isinstance(v, str):
             try:
                 return cls[v.strip().upper()]
@@ -77,6 +79,9 @@ class TimeInForce(StrEnum):
     GTC = "gtc"
     IOC = "ioc"
     FOK = "fok"
+
+
+_PRICES_NEEDED = {OrderType.MARKET: (), OrderType.LIMIT: ("limit_price",), OrderType.STOP: ("stop_price",)}
 
 
 class Liquidity(StrEnum):
@@ -316,18 +321,20 @@ class Order:
         _check_id("instrument_id", self.instrument_id)
         _set(self, "side", OrderSide.parse(self.side))
         _set(self, "qty", _check_qty("qty", self.qty))
-        try:
-            _set(self, "order_type", OrderType(self.order_type))
-        except ValueError:
-            raise ValueError(f"order_type must be one of {[t.value for t in OrderType]}, was {self.order_type!r}") from None
-        try:
-            _set(self, "tif", TimeInForce(self.tif))
-        except ValueError:
-            raise ValueError(f"tif must be one of {[t.value for t in TimeInForce]}, was {self.tif!r}") from None
-        needs = {OrderType.MARKET: (), OrderType.LIMIT: ("limit_price",), OrderType.STOP: ("stop_price",)}
+        if type(self.order_type) is not OrderType:       # a member already: nothing to look up
+            try:
+                _set(self, "order_type", OrderType(self.order_type))
+            except ValueError:
+                raise ValueError(f"order_type must be one of {[t.value for t in OrderType]}, was {self.order_type!r}") from None
+        if type(self.tif) is not TimeInForce:
+            try:
+                _set(self, "tif", TimeInForce(self.tif))
+            except ValueError:
+                raise ValueError(f"tif must be one of {[t.value for t in TimeInForce]}, was {self.tif!r}") from None
+        needs = _PRICES_NEEDED[self.order_type]
         for name in ("limit_price", "stop_price"):
             v = getattr(self, name)
-            if name in needs[self.order_type]:
+            if name in needs:
                 _set(self, name, _check_price(name, v))
             elif v is not None:
                 raise ValueError(f"{name} is not allowed on a {self.order_type.value} order, was {v!r}")
