@@ -60,12 +60,13 @@ from .chains import ChainDesk
 from .context import BookContext   # re-exported: `from ultimate_nb.live.system import BookContext`
 from .desks import RETRAIN_PIPELINE   # re-exported
 from .micro import MicroDesk
+from .orders import MAX_DENIAL_CODES, OrderPath   # the order path's methods; re-exported
 from .strategy import MovingAverageCrossover, Strategy, load_strategies
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'MARKET_DATA', 'ORDER_EVENTS', 'MARKS', 'MAX_DENIAL_CODES', 'TradingSystem']
+__all__ = ['log', 'MARKET_DATA', 'ORDER_EVENTS', 'MARKS', 'TradingSystem']
 
 # %% ../../nbs/90_live/02_system.ipynb #189a5a53
 MARKET_DATA = (Quote, Trade, Bar, BookSnapshot)
@@ -74,7 +75,7 @@ ORDER_EVENTS = {OrderSubmitted: "submitted", OrderAccepted: "accepted", OrderDen
 MARKS = "marks"      # journal stream: the simulator's mids and variances at each bar end
 
 
-class TradingSystem:
+class TradingSystem(OrderPath):
     "One book: a feed (simulator or replay), bus, strategies, pre-trade risk, OMS, paper broker, journal, metrics."
 
     def __init__(
@@ -560,201 +561,6 @@ def _on_venue_event(self: TradingSystem, ev: Any) -> None:
         self.health.set("oms", "down", str(e))
         log.critical("book halted by venue event type=%s coid=%s", type(ev).__name__, ev.client_order_id)
 
-# %% ../../nbs/90_live/02_system.ipynb #b35353d1
-MAX_DENIAL_CODES = 10_000      # denial codes kept in memory for the API's answers
-_new_submitted = trusted(OrderSubmitted)
-
-
-@patch
-def submit_order(self: TradingSystem, order: Order) -> OrderState:
-    "Run `order` through OMS, pre-trade risk and the broker; return its state once its journal entries are committed."
-    with self.journal.batch():                # group commit: order, risk decision, venue reports in one transaction
-        return self._submit_order(order)
-
-
-@patch
-def _submit_order(self: TradingSystem, order: Order) -> OrderState:
-    t0 = time.perf_counter_ns()
-    state, created = self.oms.new_order(order)
-    if not created:
-        return state
-    cid, now = order.client_order_id, self.clock.timestamp_ns()
-    denial = self._pretrade(order)
-    if denial is not None:
-        self._count_denial(cid, denial.code.value, order.strategy_id)
-        log.info("order denied coid=%s code=%s reason=%s", cid, denial.code.value, denial.reason)
-        return self.oms.apply(OrderDenied(cid, denial.reason, now, now, code=denial.code.value))
-    self.oms.apply(_new_submitted(cid, now, now))   # a checked order's id, the clock
-    self.broker.submit(order)
-    self._order_latency.observe((time.perf_counter_ns() - t0) * 1e-9)
-    return self.oms.order(cid)
-
-
-@patch
-def _count_denial(self: TradingSystem, cid: str, code: str, strategy_id: str) -> None:
-    "Count a denial by code and (bounded) strategy label; keep its code for the API's answer."
-    self.metrics.order_denials.labels(code=code, strategy=self.metrics.strategy_label(strategy_id)).inc()
-    if len(self.denial_codes) >= MAX_DENIAL_CODES:
-        del self.denial_codes[next(iter(self.denial_codes))]
-    self.denial_codes[cid] = code
-
-
-@patch
-def _pretrade(self: TradingSystem, order: Order) -> Denial | None:
-    t0, inst = time.perf_counter_ns(), order.instrument_id
-    book_gross, strategy_gross = self.gross_notional(order.strategy_id)
-    denial = self.risk.check(order, self.oms.position(inst).qty, self.marks.get(inst), *self.oms.working_qty(inst),
-                             state=self.controls.state, book_gross=book_gross, strategy_gross=strategy_gross)
-    self._pretrade_latency.observe((time.perf_counter_ns() - t0) * 1e-9)
-    return denial
-
-
-@patch
-def gross_notional(self: TradingSystem, strategy_id: str | None = None) -> tuple[float, float]:
-    "Return (book, strategy) gross notional: |positions| at the marks plus working orders at their prices."
-    book = strat = 0.0
-    for (sid, inst), qty in self.oms.strategy_positions.items():
-        if qty:
-            v = abs(qty) * self.marks.get(inst, 0.0) * self.instruments[inst].multiplier
-            strat += v if sid == strategy_id else 0.0
-    for p in self.oms.account.positions:
-        book += abs(p.qty) * self.marks.get(p.instrument_id, p.avg_price) * self.instruments[p.instrument_id].multiplier
-    for s in self.oms.open_orders():
-        o = s.order
-        v = s.leaves_qty * (o.limit_price or o.stop_price or self.marks.get(o.instrument_id, 0.0)) \
-            * self.instruments[o.instrument_id].multiplier
-        book += v
-        strat += v if o.strategy_id == strategy_id else 0.0
-    return book, strat
-
-
-@patch
-def _equity_and_gross(self: TradingSystem) -> tuple[float, float]:
-    "Return (`_equity_now()`, `_book_gross()`) in one pass over the positions."
-    marks, insts, mv, book = self.marks, self.instruments, 0.0, 0.0
-    for p in self.oms.account.positions:
-        px = marks.get(p.instrument_id, p.avg_price)
-        mv += p.qty * px * p.multiplier
-        book += abs(p.qty) * px * insts[p.instrument_id].multiplier
-    return self.oms.account.cash + mv, (self._add_working(book) if self.oms._open else book)
-
-
-@patch
-def _book_gross(self: TradingSystem) -> float:
-    "Return the book's gross notional (`gross_notional()[0]`) without the per-strategy part."
-    marks, insts, book = self.marks, self.instruments, 0.0
-    for p in self.oms.account.positions:
-        book += abs(p.qty) * marks.get(p.instrument_id, p.avg_price) * insts[p.instrument_id].multiplier
-    return self._add_working(book)
-
-
-@patch
-def _add_working(self: TradingSystem, book: float) -> float:
-    "Return `book` plus the working orders' notional at their prices (marks for market orders), oldest first."
-    marks, insts, open_ = self.marks, self.instruments, self.oms._open
-    for s in (open_.values() if len(open_) < 2 else self.oms.open_orders()):   # oldest first, as `gross_notional`
-        o = s.order
-        book += s.leaves_qty * (o.limit_price or o.stop_price or marks.get(o.instrument_id, 0.0)) \
-            * insts[o.instrument_id].multiplier
-    return book
-
-
-@patch
-def cancel_order(self: TradingSystem, client_order_id: str) -> OrderState:
-    "Ask the venue to cancel an open order; return its state afterwards."
-    s = self.oms.order(client_order_id)
-    if s is None:
-        raise KeyError(f"client_order_id {client_order_id!r} is not known")
-    if s.status.is_open and not self.broker.cancel(client_order_id):
-        now = self.clock.timestamp_ns()      # the venue lost it (e.g. a restart): close it on our side
-        self.oms.apply(OrderCanceled(client_order_id, "not working at venue", now, now))
-    return self.oms.order(client_order_id)
-
-
-@patch
-def submit(self: TradingSystem, order: Order) -> OrderState:
-    "`StrategyContext.submit`: the same as `submit_order`."
-    return self.submit_order(order)
-
-
-@patch
-def position(self: TradingSystem, instrument_id: str, strategy_id: str | None = None) -> int:
-    "Return the book's signed position in `instrument_id`, or only the part built by `strategy_id`'s orders."
-    if strategy_id is None:
-        return self.oms.position(instrument_id).qty
-    return self.oms.strategy_position(strategy_id, instrument_id)
-
-
-@patch
-def open_orders(self: TradingSystem, instrument_id: str, strategy_id: str | None = None) -> list[OrderState]:
-    "Return the open orders in `instrument_id` (of `strategy_id` only, if given), oldest first."
-    states = self.oms.open_orders(instrument_id)
-    return states if strategy_id is None else [s for s in states if s.order.strategy_id == strategy_id]
-
-
-@patch
-def now_ns(self: TradingSystem) -> int:
-    "Return the book's clock, ns since epoch."
-    return self.clock.timestamp_ns()
-
-
-@patch
-def predict(
-    self: TradingSystem,
-    model: str,        # a model of `settings.inference.models` (or loaded on `self.inference`)
-    x: Any,            # (n, n_in) or (n_in,) finite inputs
-) -> np.ndarray:       # (n, n_out) float64
-    "Return model `model`'s outputs for `x` through the inference server (StrategyContext)."
-    return self.inference.predict(model, x)
-
-# %% ../../nbs/90_live/02_system.ipynb #c207af51
-@patch
-def _start_controls(self: TradingSystem) -> None:
-    "Build the trading controls, restore their state from the journal and subscribe them."
-    self.denial_codes: dict[str, str] = {}
-    self.controls = TradingControls(self.journal, self.clock, self.settings.risk, publish=self.bus.publish)
-    self.controls.recover()
-    # a bar's volume and mark reach pre-trade risk and the controls from `_on_bar`, after the strategies
-    self.bus.subscribe(OrderFilled, self._on_mark_controls, name="controls.on_mark")
-    self.bus.subscribe(TradingStateChanged, self._on_trading_state, name="controls.state")
-    self._show_trading_state()
-
-
-@patch
-def _show_trading_state(self: TradingSystem) -> None:
-    st, last = self.controls.state, self.controls.last
-    self.metrics.trading_state.set(st.level)
-    why = "" if last is None else f"{last.reason} ({last.actor})"
-    self.health.set("trading", "ok" if st is TradingState.ACTIVE else "degraded", f"{st.value}: {why}" if why else st.value)
-
-
-@patch
-def _on_mark_controls(self: TradingSystem, ev: Any) -> None:
-    self.controls.on_mark(*self._equity_and_gross())
-
-
-@patch
-def _on_trading_state(self: TradingSystem, ev: TradingStateChanged) -> None:
-    self._show_trading_state()
-    if ev.state is TradingState.HALTED and self.settings.risk.cancel_on_halt:
-        for s in self.oms.open_orders():
-            try:
-                self.cancel_order(s.order.client_order_id)
-            except OMSHalted as e:
-                log.error("cancel on halt failed coid=%s error=%s", s.order.client_order_id, e)
-
-
-@patch
-def set_trading_state(
-    self: TradingSystem,
-    state: TradingState | str,          # "active", "reducing" or "halted"
-    reason: str,                        # why
-    actor: str = "operator",            # who: "api" for REST calls
-    correlation_id: str | None = None,  # the request's id, if any
-) -> TradingStateChanged | None:
-    "Switch the trading state (journaled first); return the change, or None if already in `state`."
-    return self.controls.set_state(state, reason, actor, correlation_id)
-
 # %% ../../nbs/90_live/02_system.ipynb #a1dcd30a
 @patch
 def _bad(self: TradingSystem, source: str, reason: str, detail: str) -> str:
@@ -784,49 +590,6 @@ def ingest_record(self: TradingSystem, record: Any, source: str = "external") ->
     except (ValueError, TypeError, KeyError) as e:
         return self._bad(source, "invalid", str(e))
     return self.ingest(ev, source)
-
-# %% ../../nbs/90_live/02_system.ipynb #32c7a890
-@patch
-def _replay_config(self: TradingSystem, settings: Settings) -> Settings:
-    for e in self.journal.read(stream="config"):
-        try:
-            settings = update_runtime(settings, e.payload["changes"])
-        except ValueError as err:
-            log.error("journaled settings change skipped seq=%d error=%s", e.seq, err)
-    return settings
-
-
-@patch
-def update_settings(
-    self: TradingSystem,
-    changes: dict[str, Any],            # dotted runtime-tunable names to new values
-    actor: str = "operator",            # who: "api" for REST calls
-    correlation_id: str | None = None,  # the request's id, if any
-) -> Settings:
-    "Validate, journal with who asked, then apply runtime changes such as {'risk.max_order_qty': 500}."
-    if not isinstance(actor, str) or not actor.strip():
-        raise ValueError(f"actor must be a non-empty string, was {actor!r}")
-    new = update_runtime(self.settings, changes)
-    seq = self.journal.append("config", "SettingsChanged",
-                              {"changes": changes, "actor": actor, "correlation_id": correlation_id},
-                              self.clock.timestamp_ns())
-    self.settings = new
-    self.risk.settings = new.risk
-    self.controls.settings = new.risk
-    if hasattr(self.strategy, "settings"):
-        self.strategy.settings = new.strategy
-    logging.getLogger("ultimate_nb").setLevel(new.logging.level)
-    log.info("settings changed seq=%d actor=%s changes=%s", seq, actor, changes)
-    return new
-
-
-@patch
-def settings_history(self: TradingSystem, limit: int = 100) -> list[dict[str, Any]]:
-    "Return the last `limit` settings changes, oldest first: seq, ts_ns, changes, actor, correlation_id."
-    rows = [{"seq": e.seq, "ts_ns": e.ts_ns, "changes": e.payload["changes"],
-             "actor": e.payload.get("actor", "unknown"), "correlation_id": e.payload.get("correlation_id")}
-            for e in self.journal.read(stream="config")]
-    return rows[-limit:] if limit > 0 else []
 
 # %% ../../nbs/90_live/02_system.ipynb #ec5b71b5
 @patch
