@@ -478,7 +478,11 @@ def on_mark(
     if not (math.isfinite(equity) and math.isfinite(gross)):
         return None
     now, s = self.clock.timestamp_ns(), self.settings
-    k = self.trading_day_number(now)
+    c = getattr(self, "_offset_span", None)      # `trading_day_number`'s common case, inlined
+    if c is not None and c[1] <= now < c[2] and c[0] == s.market_hours.timezone:
+        k = (now // 1_000_000_000 + c[3]) // 86_400
+    else:
+        k = self.trading_day_number(now)
     if k != self._day_k:
         self._day_k, self.day_start_equity = k, equity
         self._day_pending = (k, equity, now)      # journaled by the day's next mark or state change
