@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -457,6 +458,15 @@ class Journal:
             return int(conn.execute(select(func.max(self.table.c.seq))).scalar() or 0)
 
 # %% ../../nbs/00_core/07_store.ipynb #m3m0a002
+def _json_copy(payload: Any) -> dict:
+    "Return `payload` as `Journal.read` would give it back: a flat dict of finite JSON scalars is copied, the rest goes through JSON."
+    if type(payload) is dict and all(type(k) is str and (type(v) in (str, int, bool) or v is None
+                                                          or (type(v) is float and math.isfinite(v)))
+                                     for k, v in payload.items()):
+        return dict(payload)
+    return json.loads(_encode(payload))
+
+
 class _NoBatch:
     "`MemoryJournal.batch`: nothing to group, every append is visible at once."
 
@@ -490,8 +500,7 @@ class MemoryJournal:
 
     def append(self, stream: str, type: str, payload: dict, ts_ns: int) -> int:
         "Append one entry (payload checked and copied as JSON would) and return its sequence number."
-        row = (_check_ts_ns(ts_ns), _check_name("stream", stream), _check_name("type", type),
-               json.loads(_encode(payload)), None)
+        row = (_check_ts_ns(ts_ns), _check_name("stream", stream), _check_name("type", type), _json_copy(payload), None)
         with self._lock:
             self._rows.append(row)
             return len(self._rows)
@@ -516,7 +525,7 @@ class MemoryJournal:
 
     def append_many(self, items: Iterable[tuple[str, str, dict, int]]) -> list[int]:
         "Append (stream, type, payload, ts_ns) entries, all or none; return their sequence numbers."
-        rows = [(_check_ts_ns(t), _check_name("stream", s), _check_name("type", ty), json.loads(_encode(p)), None)
+        rows = [(_check_ts_ns(t), _check_name("stream", s), _check_name("type", ty), _json_copy(p), None)
                 for s, ty, p, t in items]
         with self._lock:
             first = len(self._rows) + 1
