@@ -78,6 +78,16 @@ def venue(fake: FakeAlpaca, fn: Callable, *args, **kw):
     return asyncio.to_thread(fn, *args, **kw)
 
 
+def subscribed(fake: FakeAlpaca, *symbols: str) -> bool:
+    """Whether a data stream of `fake` has subscribed to the quotes of all `symbols`: alpaca-py reports
+    the stream connected before its subscribe message arrives, and the venue drops quotes sent before."""
+    try:
+        subs = [s["quotes"] for s in list(fake._data_subs.values())]   # the fake's loop may change it meanwhile
+    except RuntimeError:
+        return False
+    return any(set(symbols) <= q for q in subs)
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeAlpaca]:
     "A started fake Alpaca on a free port, stopped at teardown."

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import REPO, eventually, free_port
+from conftest import REPO, ci_script, eventually, free_port
 
 SCREENSHOTS = REPO / "docs" / "screenshots"
 
@@ -28,7 +28,7 @@ def chromium_path() -> str:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         pytest.skip("playwright is not installed (the dev extra): no browser tests")
-    run = subprocess.run(["bash", str(REPO / ".ci" / "browser.sh")], capture_output=True, text=True, timeout=600)
+    run = ci_script("browser.sh")
     if run.returncode == 3:
         pytest.skip(f"no Chromium available: {run.stderr.strip()}")
     assert run.returncode == 0, run.stderr

@@ -1,5 +1,8 @@
 """Shared helpers for the integration tests: free ports, `eventually`, and a running book.
 
+`ci_script(...)` runs a `.ci/` setup script under a machine-wide lock, so that pytest-xdist workers
+never run two `apt-get install`s at once on a fresh CI machine.
+
 `start_book(tmp_path)` launches `python -m ultimate_nb.live` as a subprocess on free ports with
 its own journal directory, waits until `/health` answers and returns a `Book`; every book a test
 starts is terminated at teardown, whatever the test did to it.
@@ -7,12 +10,14 @@ starts is terminated at teardown, whatever the test did to it.
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +37,14 @@ def load_benchmark(name: str):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def ci_script(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    "Run `bash .ci/<args>` under an exclusive file lock (one apt-get at a time across test processes)."
+    with open(Path(tempfile.gettempdir()) / "ultimate-nb-ci-script.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)          # released when the file closes
+        return subprocess.run(["bash", str(REPO / ".ci" / args[0]), *args[1:]], capture_output=True, text=True,
+                              timeout=timeout)
 
 
 def free_port() -> int:
@@ -228,19 +241,14 @@ def start_book() -> Iterator[Callable[..., Book]]:
 def postgres_url() -> Iterator[str]:
     "A throw-away PostgreSQL server from `.ci/postgres.sh` for the module: its SQLAlchemy URL (skips without one)."
     import shutil
-    import tempfile
 
-    script = REPO / ".ci" / "postgres.sh"
     base = Path(tempfile.mkdtemp(prefix="ultimate-pg-"))
     base.chmod(0o755)  # the server runs as the postgres user
-    run = subprocess.run(
-        ["bash", str(script), "start", str(base), str(free_port())],
-        capture_output=True, text=True, timeout=300,
-    )
+    run = ci_script("postgres.sh", "start", str(base), str(free_port()), timeout=300)
     if run.returncode == 3:
         shutil.rmtree(base, ignore_errors=True)
         pytest.skip(f"no PostgreSQL server available: {run.stderr.strip()}")
     assert run.returncode == 0, run.stderr
     yield run.stdout.strip().splitlines()[-1]
-    subprocess.run(["bash", str(script), "stop", str(base)], capture_output=True, timeout=60)
+    ci_script("postgres.sh", "stop", str(base), timeout=60)
     shutil.rmtree(base, ignore_errors=True)

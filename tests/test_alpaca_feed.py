@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime, timezone
 
 import pandas as pd
-from alpaca_support import fake, fast_settings, run, until, venue  # noqa: F401
+from alpaca_support import fake, fast_settings, run, subscribed, until, venue  # noqa: F401
 from bokeh_sampledata.stocks import AAPL
 
 from ultimate_nb.core.events import Bar, OrderSide, Quote, Trade
@@ -37,7 +37,7 @@ def test_stream_maps_quotes_trades_and_bars_and_survives_a_drop(fake):
         got, stop = [], asyncio.Event()
         task = asyncio.create_task(feed.run(got.append, stop=stop))
         await until(lambda: feed.stream_state == "connected")
-        await asyncio.sleep(0.05)                                       # its subscribe reaches the fake
+        await until(lambda: subscribed(fake, "AAPL"))                   # its subscribe reached the fake
         await venue(fake, fake.publish, "q", "AAPL", bp=190.00, bs=300, ap=190.02, **{"as": 200})
         await venue(fake, fake.publish, "t", "AAPL", p=190.02, s=100, i=7)
         await venue(fake, fake.publish, "t", "AAPL", p=189.99, s=50, i=8)
@@ -46,7 +46,7 @@ def test_stream_maps_quotes_trades_and_bars_and_survives_a_drop(fake):
         await until(lambda: len(got) == 4)
         await venue(fake, fake.drop_streams)
         await until(lambda: feed.stats["stream_connected"] >= 2)
-        await asyncio.sleep(0.05)
+        await until(lambda: subscribed(fake, "AAPL"))                   # drop_streams forgot the old one
         await venue(fake, fake.publish, "q", "AAPL", bp=190.10, bs=300, ap=190.12, **{"as": 200})
         await until(lambda: len(got) == 5)
         stop.set()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from alpaca_support import fake, fast_settings, run, until, venue  # noqa: F401
+from alpaca_support import fake, fast_settings, run, subscribed, until, venue  # noqa: F401
 
 from ultimate_nb.core.config import load_settings
 from ultimate_nb.core.events import Order, OrderStatus
@@ -23,11 +23,12 @@ def alpaca_settings(fake, var_dir):
     }, env_file=None)
 
 
-async def start(book: TradingSystem) -> tuple[asyncio.Task, asyncio.Event]:
+async def start(book: TradingSystem, fake) -> tuple[asyncio.Task, asyncio.Event]:
     stop = asyncio.Event()
     task = asyncio.create_task(book.run(stop=stop))
     await until(lambda: book.broker.stats["stream_connects"] >= 1, timeout=10, message="trade stream up")
     await until(lambda: book.feed.stream_state == "connected", timeout=10, message="data stream up")
+    await until(lambda: subscribed(fake, *book.feed.symbols), timeout=10, message="quotes subscribed")
     return task, stop
 
 
@@ -48,7 +49,7 @@ def test_book_on_alpaca_trades_and_a_restart_applies_missed_fills_once(fake, tmp
 
     async def scenario():
         book = TradingSystem(settings)
-        task, stop = await start(book)
+        task, stop = await start(book, fake)
         assert book.reconciliation is not None and book.reconciliation.ok
         await quote(fake, book, "AAPL", 189.99, 190.01)                  # a mark for pre-trade risk
         await quote(fake, book, "MSFT", 419.9, 420.1)
@@ -61,7 +62,7 @@ def test_book_on_alpaca_trades_and_a_restart_applies_missed_fills_once(fake, tmp
         await finish(book, task, stop)
         await venue(fake, fake.fill, "live-2", 25, 399.5)                # while the book is down
         again = TradingSystem(settings)                                   # restart: journal replay
-        task, stop = await start(again)
+        task, stop = await start(again, fake)
         rep = again.reconciliation
         await until(lambda: again.position("MSFT") == 25, message="missed fill applied")
         state = {s: (again.position(s), fake.positions[s].qty) for s in ("AAPL", "MSFT")}

@@ -45,14 +45,17 @@ def cluster(tmp_path_factory) -> Iterator[str]:
                 cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         yield address
     finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in reversed(procs):
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=5)
+        # workers first, the scheduler once they are gone: a worker whose scheduler vanished under it
+        # waits out its comm timeouts (10 s each) before it exits
+        for group in (procs[1:], procs[:1]):
+            for p in group:
+                p.terminate()
+            for p in group:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
