@@ -33,8 +33,7 @@ live: $(LIVE_STAMP)
 test: $(STAMP)
 	$(BIN)/python .ci/check_notebooks.py
 	$(BIN)/nbdev-test --n-workers 2 --timing
-	@# two workers, one test file each (module fixtures stay on one worker); serial without pytest-xdist
-	$(BIN)/python -m pytest -q $$($(BIN)/python -c 'import xdist' 2>/dev/null && echo '-n 2 --dist loadfile') tests
+	$(BIN)/python -m pytest -q tests
 
 # JupyterLab on the project's environment (its python3 kernel is .venv's): edit nbs/, run pipelines/ and apps/
 lab: $(STAMP)
