@@ -332,6 +332,7 @@ class TradingControls:
         self._day_k: int | None = None                     # trading day of `day_start_equity`, days since 1970 (`day`: ISO)
         self.day_start_equity: float | None = None
         self._day_pending: tuple | None = None             # (day, equity, ns) opened but not journaled yet
+        self._offset_span: tuple | None = None             # `trading_day_number`'s cached offset window
 
     def recover(self) -> int:
         "Restore the state and the day's opening equity from the journal; return the records read."
@@ -420,7 +421,7 @@ def _zone_table(tz: str) -> tuple[list[int], list[int]] | None:
 def trading_day_number(self: TradingControls, ts_ns: int) -> int:
     "Return the local date of `ts_ns` in the session's time zone as days since 1970-01-01."
     tz = self.settings.market_hours.timezone
-    c = getattr(self, "_offset_span", None)     # (zone, from ns, to ns, UTC offset s): between two transitions
+    c = self._offset_span                       # (zone, from ns, to ns, UTC offset s): between two transitions
     if c is not None and c[1] <= ts_ns < c[2] and c[0] == tz:
         return (ts_ns // 1_000_000_000 + c[3]) // 86_400
     c = getattr(self, "_day_span", None)        # (zone, first ns, end ns, day number): outside the table
@@ -478,7 +479,7 @@ def on_mark(
     if not (math.isfinite(equity) and math.isfinite(gross)):
         return None
     now, s = self.clock.timestamp_ns(), self.settings
-    c = getattr(self, "_offset_span", None)      # `trading_day_number`'s common case, inlined
+    c = self._offset_span                       # `trading_day_number`'s common case, inlined
     if c is not None and c[1] <= now < c[2] and c[0] == s.market_hours.timezone:
         k = (now // 1_000_000_000 + c[3]) // 86_400
     else:
@@ -489,6 +490,8 @@ def on_mark(
     elif self._day_pending is not None:
         self._journal_day()
     loss = self.day_start_equity - equity
+    if loss < s.daily_loss_reducing and gross <= s.max_gross_notional and loss < s.daily_loss_halt:
+        return None                              # the common case: no rule fires
     if loss >= s.daily_loss_halt and self.state is not TradingState.HALTED:
         return self.set_state(TradingState.HALTED, f"day's loss {fmt_amount(loss)} >= daily_loss_halt "
                                                    f"{fmt_amount(s.daily_loss_halt)}", "auto:daily_loss")
