@@ -333,6 +333,9 @@ class CdcSettings(_Section):
     poll_ms: int = Field(200, gt=0)                        # durable consumers poll this often when caught up, ms
     batch: int = Field(500, gt=0)                          # changes per poll
     slot: str = "ultimate_cdc"                             # PostgreSQL: slot name prefix (one slot per consumer)
+    # SQLite: delete the outbox rows every consumer has passed (the desk's and any sharing its offsets), this
+    # often, s; 0: never (PostgreSQL frees what its slots confirmed)
+    prune_every_s: float = Field(60.0, ge=0)
 
 
 class AlgoSettings(_Section):

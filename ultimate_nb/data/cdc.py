@@ -548,6 +548,7 @@ class CdcDesk:
             mem.store("fanout", src.id, src.head())          # a live tail: from now on
             self.fanout = Consumer("fanout", src, BusFanout(bus.publish), mem, settings.batch)
         self._stop, self._thread, self._last_fanout = threading.Event(), None, 0.0
+        self.pruned = self.prune_errors = 0             # outbox rows deleted, prunes that failed
 
 # %% ../../nbs/50_data/06_cdc.ipynb #2d8a7d1a
 _WAKE = ("Order", "OrderSubmitted", "OrderAccepted", "OrderDenied", "OrderRejected", "OrderCanceled",
@@ -578,6 +579,7 @@ def on_event(self: CdcDesk, _ev: Any = None) -> int:
 
 @patch
 def _work(self: CdcDesk) -> None:
+    last_prune = time.monotonic()
     while not self._stop.is_set():
         busy = False
         for c in self.consumers:
@@ -585,8 +587,32 @@ def _work(self: CdcDesk) -> None:
                 busy |= c.poll() > 0
             except Exception as e:              # a source or sink outage: count, log, try again later
                 c._fail("poll_failed", f"{type(e).__name__}: {e}")
+        every = self.settings.prune_every_s
+        if every and time.monotonic() - last_prune >= every:
+            last_prune = time.monotonic()
+            try:
+                self.prune()
+            except Exception as e:              # a locked or missing outbox: the rows stay, try again later
+                self.prune_errors += 1
+                log.warning("cdc outbox prune failed error=%s: %s", type(e).__name__, e)
         if not busy:
             self._stop.wait(self.settings.poll_ms / 1000)
+
+
+@patch
+def prune(self: CdcDesk) -> int:
+    """SQLite: delete the outbox rows that every consumer has passed, the desk's own (fan-out included) and
+    any other whose offsets are stored in the desk's offsets file; return how many. PostgreSQL: 0 (each
+    slot frees the WAL its consumer confirmed)."""
+    mine = self.consumers + ([self.fanout] if self.fanout else [])
+    src = mine[0].source if mine else None
+    if not isinstance(src, SqliteSource):
+        return 0
+    others = [p for (_, sid), p in self.offsets.all().items() if sid == src.id]
+    upto = min([c.offset() for c in mine] + others)
+    n = src.prune(upto) if upto > 0 else 0
+    self.pruned += n
+    return n
 
 
 @patch
