@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import types
 import typing
 from collections import deque
@@ -96,6 +97,7 @@ class MessageBus:
         self._retired: dict[type, int] = {}        # events of routes dropped by a subscription change, by class
         self._delivered_retired = 0                # handler calls of those routes
         self._failures = 0                         # handler calls that raised
+        self._count_lock = threading.Lock()        # counts read from another thread (a scrape) vs a route change
         self._block_cache: dict[type, tuple[AsyncSubscription, ...]] = {}
         self._async: dict[str, AsyncSubscription] = {}
         self._n_async = 0
@@ -133,10 +135,11 @@ class MessageBus:
         return [name for name, _ in (r or self._route(event_type)).targets]
 
     def _invalidate(self) -> None:
-        for cls, r in list(self._cache.items()):   # keep the counts of the routes being dropped
-            self._retired[cls] = self._retired.get(cls, 0) + r.n
-            self._delivered_retired += r.n * len(r.targets)
-        self._cache.clear()
+        with self._count_lock:                     # a reader sees each count once, before or after
+            for cls, r in list(self._cache.items()):   # keep the counts of the routes being dropped
+                self._retired[cls] = self._retired.get(cls, 0) + r.n
+                self._delivered_retired += r.n * len(r.targets)
+            self._cache.clear()
         self._block_cache.clear()
 
     def _route(self, cls: type) -> _Route:
@@ -147,9 +150,10 @@ class MessageBus:
 
     def type_counts(self) -> dict[type, int]:
         "Return the events published so far by class (any thread may ask)."
-        out = dict(self._retired)
-        for cls, r in list(self._cache.items()):
-            out[cls] = out.get(cls, 0) + r.n
+        with self._count_lock:
+            out = dict(self._retired)
+            for cls, r in list(self._cache.items()):
+                out[cls] = out.get(cls, 0) + r.n
         return out
 
     @property
@@ -160,7 +164,8 @@ class MessageBus:
     @property
     def delivered(self) -> int:
         "Handler calls that returned without raising."
-        return self._delivered_retired + sum(r.n * len(r.targets) for r in list(self._cache.values())) - self._failures
+        with self._count_lock:
+            return self._delivered_retired + sum(r.n * len(r.targets) for r in self._cache.values()) - self._failures
 
     # -- PUBLISHING --
 

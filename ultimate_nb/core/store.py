@@ -515,7 +515,7 @@ class MemoryJournal:
             if ts_ns is None:
                 raise ValueError(f"ts_ns must be given for a {name} (no timestamp)")
         if type(ts_ns) is not int or ts_ns < 0:
-            _check_ts_ns(ts_ns)
+            ts_ns = _check_ts_ns(ts_ns)
         if stream not in self._streams:          # a stream name is checked once
             self._streams.add(_check_name("stream", stream))
         row = (ts_ns, stream, name, None, ev)
@@ -559,7 +559,7 @@ def read(
         ts, s, ty, payload, ev = rows[i]
         i += 1
         if stream is None or s == stream:
-            yield JournalEntry(i, ts, s, ty, payload if ev is None else json.loads(_encode(to_record(ev))))
+            yield JournalEntry(i, ts, s, ty, _json_copy(payload) if ev is None else json.loads(_encode(to_record(ev))))
             left = None if left is None else left - 1
 
 

@@ -185,6 +185,17 @@ def poll(self: Consumer) -> int:
 
 
 @patch
+def try_poll(self: Consumer) -> int:
+    "`poll`, unless a poll is under way (on this thread, from inside a sink, or on another): then 0."
+    if not self._lock.acquire(blocking=False):
+        return 0
+    try:
+        return self._poll()
+    finally:
+        self._lock.release()
+
+
+@patch
 def _poll(self: Consumer) -> int:
     self.stats["polls"] += 1
     start = self.offset()
@@ -574,7 +585,7 @@ def on_event(self: CdcDesk, _ev: Any = None) -> int:
     if self.fanout is None or (now - self._last_fanout) * 1000 < self.settings.fanout_every_ms:
         return 0
     self._last_fanout = now
-    return self.fanout.poll()
+    return self.fanout.try_poll()               # a handler of a published change may publish an order event
 
 
 @patch

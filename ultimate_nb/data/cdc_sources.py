@@ -26,6 +26,7 @@ import re
 import sqlite3
 import struct
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -340,8 +341,14 @@ def ack(self: SqliteSource, position: int) -> None:
 
 @patch
 def prune(self: SqliteSource, upto: int) -> int:
-    "Delete outbox rows at or before position `upto` (every consumer has stored it); return how many."
-    n = self._conn().execute("DELETE FROM cdc_outbox WHERE position <= ?", (int(upto),)).rowcount
+    "Delete outbox rows at or before position `upto` (every consumer has stored it), 5,000 a transaction; return how many."
+    conn, upto, n = self._conn(), int(upto), 0
+    lo = _one(conn.execute("SELECT MIN(position) FROM cdc_outbox"))[0]
+    while lo is not None and lo <= upto:         # short write transactions: the book's journal commits between them
+        hi = min(lo + 4_999, upto)
+        n += conn.execute("DELETE FROM cdc_outbox WHERE position <= ?", (hi,)).rowcount
+        lo = hi + 1
+        time.sleep(0)                            # let the loop's thread run
     log.info("cdc outbox pruned source=%s upto=%d rows=%d", self.id, upto, n)
     return n
 

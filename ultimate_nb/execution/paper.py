@@ -159,7 +159,7 @@ def _fill(self: PaperBroker, w: _Working, qty: int, px: float, liq: Liquidity, t
     fid = f"{o.client_order_id}-{w.n_fills}" + ("" if venue is None else f"@{venue}")
     if venue is not None:
         self.fill_venues[fid] = venue
-    if fee is None and venue is None:       # quote mode: the order's fields, a checked quote's price, our fee
+    if fee is None and venue is None and px > 0.0:   # quote mode: the order's fields, a checked price, our fee
         ev = _new_fill(o.client_order_id, fid, o.instrument_id, o.side, qty, px, self.fee(qty), liq, ts,
                        self.clock.timestamp_ns())
     else:

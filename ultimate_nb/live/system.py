@@ -441,14 +441,17 @@ def _wire(self: TradingSystem) -> None:
     if isinstance(self.feed, BookFeed):              # the L2 book: the broker matches against it
         b.subscribe(BookSnapshot, self.broker.on_book, name="broker.on_book")
         b.subscribe(Trade, self.broker.on_trade, name="broker.on_trade")
-    events: dict[type, Any] = {}         # type -> its `ultimate_events_total` tally, set from the bus's counts
+    events: dict[str, Any] = {}          # class name -> its `ultimate_events_total` tally, set from the bus's counts
 
     def pull() -> None:                  # at scrape: the bus counts every event it publishes, by class
+        by_name: dict[str, int] = {}
         for cls, n in b.type_counts().items():
-            t = events.get(cls)
+            by_name[cls.__name__] = by_name.get(cls.__name__, 0) + n
+        for name, n in by_name.items():
+            t = events.get(name)
             if t is None:
-                t = events[cls] = m.tally(m.events.labels(type=cls.__name__))
-            t.n = n
+                t = events[name] = m.tally(m.events.labels(type=name))
+            t.n = max(t.n, n)            # a counter never goes back
     m.add_source(pull)
     pairs: dict[tuple, tuple] = {}       # (strategy id, event class) -> (book tally, strategy tally)
 
@@ -512,16 +515,19 @@ def _on_bar(self: TradingSystem, bar: Bar) -> None:
                 log.exception("strategy failed strategy=%s bar=%s", s.strategy_id, bar.ts_event)
             finally:
                 observe((clock() - t0) * 1e-9)
-    # equity after this bar's orders: the equity curve and the controls use it
-    eq, gross = self._equity_and_gross()
-    self.risk.on_bar(bar)                            # the fat-finger check's volume average
-    self.controls.on_mark(eq, gross)                 # daily loss and credit rules at the new mark
-    if self.record_equity:
-        ec, t = self.equity_curve, bar.ts_event
-        if not ec or ec[-1][0] < t:
-            ec.append((t, eq))
-        elif ec[-1][0] == t:                         # a later symbol's bar at the same close: the equity after it
-            ec[-1] = (t, eq)
+    try:                                             # the book's own marking: counted apart from the strategies
+        self.risk.on_bar(bar)                        # the fat-finger check's volume average
+        eq, gross = self._equity_and_gross()         # after this bar's orders
+        self.controls.on_mark(eq, gross)             # daily loss and credit rules at the new mark
+        if self.record_equity:
+            ec, t = self.equity_curve, bar.ts_event
+            if not ec or ec[-1][0] < t:
+                ec.append((t, eq))
+            elif ec[-1][0] == t:                     # a later symbol's bar at the same close: the equity after it
+                ec[-1] = (t, eq)
+    except Exception as e:
+        self._on_handler_error("book.on_bar", bar, e)
+        log.exception("bar marking failed bar=%s", bar.ts_event)
     if err is not None:
         raise err
 
