@@ -57,6 +57,7 @@ from typing import Any, Callable
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _books import SEED, linear_book, option_book, option_scenarios  # noqa: E402
 from _common import machine_info, main_for  # noqa: E402
 
 FULL = dict(n_greeks=1_000_000, n_crr=200, crr_steps=1_000, lsm=((100_000, 50), (1_000_000, 50)),
@@ -75,7 +76,6 @@ PEAKS = {  # bytes/s of HBM, flop/s: fp64 vector, fp32 vector, bf16 dense tensor
     "H100": dict(hbm=3.35e12, fp64=33.5e12, fp32=67e12, bf16=989e12),
     "H200": dict(hbm=4.8e12, fp64=33.5e12, fp32=67e12, bf16=989e12),
 }
-SEED = 20_240_601
 
 
 # -- DEVICE AND TIMING --
@@ -144,32 +144,10 @@ def options(n: int, seed: int = 20240115) -> dict[str, np.ndarray]:
                 q=rng.uniform(0.0, 0.05, n), kind=np.where(rng.random(n) < 0.5, 1.0, -1.0))
 
 
-def linear_book(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Return (cov, positions, mu): a 5-factor daily covariance of n assets (as risk_var.py)."
-    rng = np.random.default_rng(SEED)
-    B = rng.normal(0.0, 0.008, (n, 5))
-    cov = B @ B.T + np.diag(rng.uniform(0.005, 0.02, n) ** 2)
-    return cov, rng.uniform(-0.5e6, 1.5e6, n), rng.normal(3e-4, 1e-4, n)
 
 
-def option_book(n_opt: int, n_und: int):
-    "Return a book of n_opt European options on n_und underlyings with spot 100 (as risk_var.py)."
-    from ultimate_nb.risk.var import OptionBook
-    rng = np.random.default_rng(SEED + 1)
-    return OptionBook(spot=np.full(n_und, 100.0), underlying=np.arange(n_opt) % n_und,
-                      K=rng.uniform(70.0, 130.0, n_opt), T=rng.uniform(0.05, 2.0, n_opt),
-                      sigma=rng.uniform(0.12, 0.45, n_opt),
-                      kind=np.where(rng.random(n_opt) < 0.5, 1.0, -1.0),
-                      qty=rng.normal(0.0, 100.0, n_opt), r=0.03, q=rng.uniform(0.0, 0.03, n_und))
 
 
-def option_scenarios(n_scen: int, n_und: int) -> tuple[np.ndarray, np.ndarray]:
-    "Return daily spot returns (1.2% vol, correlation 0.6) and vol shifts (1 point, -0.7 to spot)."
-    rng = np.random.default_rng(SEED + 2)
-    C = np.full((n_und, n_und), 0.6) + 0.4 * np.eye(n_und)
-    z = rng.standard_normal((n_scen, n_und)) @ np.linalg.cholesky(C).T
-    e = rng.standard_normal((n_scen, n_und))
-    return 0.012 * z, 0.01 * (-0.7 * z + np.sqrt(1 - 0.49) * e)
 
 
 # -- TORCH CODE OF THE BENCHMARK'S OWN (rows whose module has no device path) --

@@ -38,7 +38,6 @@ import numpy as np
 
 from ultimate_nb.core.parallel import dask_client
 from ultimate_nb.risk.var import (
-    OptionBook,
     delta_gamma_pnl,
     gaussian_es,
     gaussian_var,
@@ -48,6 +47,7 @@ from ultimate_nb.risk.var import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _books import SEED, linear_book, option_book, option_scenarios  # noqa: E402
 from _common import machine_info, main_for  # noqa: E402
 
 
@@ -63,7 +63,6 @@ QUICK = dict(
     mc_scenarios=20_000, mc_positions=20, options=50, underlyings=5, option_scenarios=2_000, repeats=1
 )
 TARGETS = {"mc_s": 2.0, "mc_peak_mb": 1024.0, "options_s": 5.0}
-SEED = 20_240_601
 
 
 def timed(fn, repeats: int, cpu: dict[str, float] | None = None) -> tuple[float, Any]:
@@ -80,14 +79,6 @@ def timed(fn, repeats: int, cpu: dict[str, float] | None = None) -> tuple[float,
     return statistics.median(times), out
 
 
-def linear_book(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Return (cov, positions, mu): a 5-factor daily covariance of n assets, $1m-ish positions, drift."
-    rng = np.random.default_rng(SEED)
-    B = rng.normal(0.0, 0.008, (n, 5))
-    cov = B @ B.T + np.diag(rng.uniform(0.005, 0.02, n) ** 2)
-    positions = rng.uniform(-0.5e6, 1.5e6, n)
-    mu = rng.normal(3e-4, 1e-4, n)
-    return cov, positions, mu
 
 
 # -- MONTE CARLO --
@@ -129,29 +120,8 @@ def bench_mc(n_scen: int, n_pos: int, repeats: int) -> dict[str, Any]:
 # -- OPTIONS --
 
 
-def option_book(n_opt: int, n_und: int) -> OptionBook:
-    "Return a book of n_opt European options on n_und underlyings with spot 100."
-    rng = np.random.default_rng(SEED + 1)
-    return OptionBook(
-        spot=np.full(n_und, 100.0),
-        underlying=np.arange(n_opt) % n_und,
-        K=rng.uniform(70.0, 130.0, n_opt),
-        T=rng.uniform(0.05, 2.0, n_opt),
-        sigma=rng.uniform(0.12, 0.45, n_opt),
-        kind=np.where(rng.random(n_opt) < 0.5, 1.0, -1.0),
-        qty=rng.normal(0.0, 100.0, n_opt),
-        r=0.03,
-        q=rng.uniform(0.0, 0.03, n_und),
-    )
 
 
-def option_scenarios(n_scen: int, n_und: int) -> tuple[np.ndarray, np.ndarray]:
-    "Return daily spot returns (1.2% vol, correlation 0.6) and vol shifts (1 point, -0.7 to spot)."
-    rng = np.random.default_rng(SEED + 2)
-    C = np.full((n_und, n_und), 0.6) + 0.4 * np.eye(n_und)
-    z = rng.standard_normal((n_scen, n_und)) @ np.linalg.cholesky(C).T
-    e = rng.standard_normal((n_scen, n_und))
-    return 0.012 * z, 0.01 * (-0.7 * z + np.sqrt(1 - 0.49) * e)
 
 
 def bench_options(n_opt: int, n_und: int, n_scen: int, repeats: int) -> dict[str, Any]:
