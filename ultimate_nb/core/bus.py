@@ -60,10 +60,10 @@ def _handler_name(handler: Callable) -> str:
 
 
 class _Sub:
-    __slots__ = ("keys", "handler", "name", "sub")
+    __slots__ = ("keys", "handler", "name", "sub", "active")
 
     def __init__(self, keys: tuple, handler: Callable, name: str, sub: AsyncSubscription | None):
-        self.keys, self.handler, self.name, self.sub = keys, handler, name, sub
+        self.keys, self.handler, self.name, self.sub, self.active = keys, handler, name, sub, True
 
     def matches(self, cls: type) -> bool:
         mro = cls.__mro__
@@ -129,6 +129,19 @@ class MessageBus:
                 return True
         return False
 
+    def set_active(self, event_type: type | str | tuple, handler: Callable[[Any], None], active: bool) -> bool:
+        """Take the subscription of `handler` to `event_type` out of the routes (False) or put it back in its
+        place (True); return whether there is one. For a handler that has nothing to do for a while (an algo desk
+        with no working parent): an event published meanwhile costs it nothing, and it keeps its turn."""
+        keys, active = _keys(event_type), bool(active)
+        for s in self._subs:
+            if s.sub is None and s.keys == keys and s.handler == handler:
+                if s.active is not active:
+                    s.active = active
+                    self._invalidate()
+                return True
+        return False
+
     def handlers(self, event_type: type) -> list[str]:
         "Return the names of the handlers an event of class `event_type` reaches, in call order."
         r = self._cache.get(event_type)
@@ -143,7 +156,7 @@ class MessageBus:
         self._block_cache.clear()
 
     def _route(self, cls: type) -> _Route:
-        r = self._cache[cls] = _Route(tuple((s.name, s.handler) for s in self._subs if s.matches(cls)))
+        r = self._cache[cls] = _Route(tuple((s.name, s.handler) for s in self._subs if s.active and s.matches(cls)))
         return r
 
     # -- COUNTS --

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 # %% auto #0
-__all__ = ['RUNTIME', 'METRICS', 'STRATEGY_METRICS', 'LEVELS', 'ServerSettings', 'MarketSettings', 'AlpacaSettings',
+__all__ = ['RUNTIME', 'EDITS', 'METRICS', 'STRATEGY_METRICS', 'LEVELS', 'ServerSettings', 'MarketSettings', 'AlpacaSettings',
            'BrokerSettings', 'StrategyBudget', 'StrategySpec', 'StrategySettings', 'StoreSettings', 'LoggingSettings',
            'ParallelSettings', 'ModelSettings', 'InferenceSettings', 'RunSettings', 'MarketHoursSettings',
            'RiskSettings', 'RouterSettings', 'CdcSettings', 'AlgoSettings', 'FeatureStoreSettings', 'MLOpsSettings',
@@ -39,9 +39,16 @@ __all__ = ['RUNTIME', 'METRICS', 'STRATEGY_METRICS', 'LEVELS', 'ServerSettings',
 RUNTIME = {"runtime": True}
 
 
+EDITS = [0]   # in-place changes of any settings section so far: a hot path may keep values it read until this moves
+
+
 class _Section(BaseModel):
     # allow_inf_nan=False: NaN and infinities are refused like any invalid value, naming the field
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)     # validated (validate_assignment)
+        EDITS[0] += 1                        # see `EDITS`
 
 
 class ServerSettings(_Section):

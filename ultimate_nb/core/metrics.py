@@ -17,19 +17,20 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from bisect import bisect_left
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from time import perf_counter_ns, time_ns
 from typing import Any
 
+import numpy as np
 from fastcore.basics import patch
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 # %% auto #0
-__all__ = ['LATENCY_BUCKETS', 'CONTENT_TYPE', 'StageTimer', 'Tally', 'HotHistogram', 'Metrics', 'HealthStatus', 'ComponentHealth',
-           'Health']
+__all__ = ['LATENCY_BUCKETS', 'CONTENT_TYPE', 'PENDING_MAX', 'StageTimer', 'Tally', 'HotHistogram', 'Metrics', 'HealthStatus',
+           'ComponentHealth', 'Health']
 
 # %% ../../nbs/00_core/03_metrics.ipynb #0c97b654
 LATENCY_BUCKETS: tuple[float, ...] = (
@@ -76,23 +77,46 @@ class Tally:
             self._done = n
 
 
-class HotHistogram:
-    "A histogram child's hot-path observations in plain lists (bucket counts and sum); a scrape adds them to the child."
+PENDING_MAX = 8_192   # observations a `HotHistogram` holds unbinned at most
 
-    __slots__ = ("bounds", "counts", "sum", "_done", "_done_sum", "_child")
+
+class HotHistogram:
+    """A histogram child's hot-path observations: appended raw to `pending` (a deque: one C call, any thread), binned
+    in bulk by `bin()` into plain bucket counts and a sum (at every scrape, and by `observe` past `PENDING_MAX`);
+    a scrape adds those to the child."""
+
+    __slots__ = ("bounds", "counts", "sum", "pending", "_done", "_done_sum", "_child", "_lock")
 
     def __init__(self, child: Any) -> None:
         self.bounds = tuple(child._upper_bounds)    # the child's upper bounds, +Inf last
-        self.counts = [0] * len(self.bounds)        # observations per bucket (not cumulative)
-        self.sum = 0.0
+        self.counts = [0] * len(self.bounds)        # binned observations per bucket (not cumulative)
+        self.sum = 0.0                              # of the binned observations, seconds
+        self.pending: deque = deque()               # seconds not binned yet; a hot loop may append here directly
         self._done, self._done_sum, self._child = [0] * len(self.bounds), 0.0, child
+        self._lock = threading.Lock()               # one binner at a time (the loop past PENDING_MAX, a scrape)
 
     def observe(self, seconds: float) -> None:
-        "Count `seconds` in the first bucket whose upper bound is >= it (as prometheus-client does)."
-        self.counts[bisect_left(self.bounds, seconds)] += 1
-        self.sum += seconds
+        "Count `seconds` (binned later in the first bucket whose upper bound is >= it, as prometheus-client does)."
+        p = self.pending
+        p.append(seconds)
+        if len(p) >= PENDING_MAX:
+            self.bin()
+
+    def bin(self) -> None:
+        "Move the pending observations into the bucket counts and the sum (each observation exactly once)."
+        with self._lock:
+            p, n = self.pending, len(self.pending)
+            if n == 0:
+                return
+            x = np.fromiter((p.popleft() for _ in range(n)), float, n)   # popleft: appends meanwhile stay
+            k = np.bincount(np.searchsorted(self.bounds, x, side="left"), minlength=len(self.counts))
+            c = self.counts
+            for i in np.flatnonzero(k).tolist():
+                c[i] += int(k[i])
+            self.sum += float(x.sum())
 
     def _flush(self) -> None:
+        self.bin()
         c, done, child = self.counts, self._done, self._child
         for i in range(len(c)):
             n = c[i]
@@ -254,9 +278,7 @@ class Metrics:
         "Observe a duration of `seconds` under `stage`."
         if not 0.0 <= seconds < math.inf:
             raise ValueError(f"seconds must be finite and >= 0, was {seconds!r}")
-        h = self._stage(stage)
-        h.counts[bisect_left(h.bounds, seconds)] += 1
-        h.sum += seconds
+        self._stage(stage).observe(seconds)
 
     # -- FILLS AND ACCOUNT --
 

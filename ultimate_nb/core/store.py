@@ -460,10 +460,14 @@ class Journal:
 # %% ../../nbs/00_core/07_store.ipynb #m3m0a002
 def _json_copy(payload: Any) -> dict:
     "Return `payload` as `Journal.read` would give it back: a flat dict of finite JSON scalars is copied, the rest goes through JSON."
-    if type(payload) is dict and all(type(k) is str and (type(v) in (str, int, bool) or v is None
-                                                          or (type(v) is float and math.isfinite(v)))
-                                     for k, v in payload.items()):
-        return dict(payload)
+    if type(payload) is dict:
+        for k, v in payload.items():
+            t = type(v)
+            if type(k) is not str or not (t is str or t is int or t is bool or v is None
+                                          or (t is float and math.isfinite(v))):
+                break
+        else:
+            return payload.copy()
     return json.loads(_encode(payload))
 
 
@@ -494,13 +498,20 @@ class MemoryJournal:
         self.commits = 0                         # nothing is ever committed
         self._batch = _NoBatch(self)
         self._streams: set[str] = set()          # stream names already checked
+        self._types: set[str] = set()            # entry type names already checked
 
     def __repr__(self) -> str:
         return f"MemoryJournal(last_seq={len(self._rows)})"
 
     def append(self, stream: str, type: str, payload: dict, ts_ns: int) -> int:
         "Append one entry (payload checked and copied as JSON would) and return its sequence number."
-        row = (_check_ts_ns(ts_ns), _check_name("stream", stream), _check_name("type", type), _json_copy(payload), None)
+        if ts_ns.__class__ is not int or ts_ns < 0:   # (`type` is the entry's type name here)
+            ts_ns = _check_ts_ns(ts_ns)
+        if stream.__class__ is not str or stream not in self._streams:   # a name is checked once
+            self._streams.add(_check_name("stream", stream))
+        if type.__class__ is not str or type not in self._types:
+            self._types.add(_check_name("type", type))
+        row = (ts_ns, stream, type, _json_copy(payload), None)
         with self._lock:
             self._rows.append(row)
             return len(self._rows)
@@ -543,7 +554,6 @@ class MemoryJournal:
     def close(self) -> None:
         "Release the side engine; the entries stay readable until the object is dropped."
         self.engine.dispose()
-
 
 # %% ../../nbs/00_core/07_store.ipynb #m3m0a003
 @patch

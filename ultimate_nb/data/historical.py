@@ -563,7 +563,11 @@ def _build_all(self: Replay) -> list[tuple[list, list] | None]:
     "Return per step its (quotes, bars), built once; None for a step holding a row that fails validation."
     out = []
     for a, b in zip(self._starts, self._starts[1:]):
-        out.append(self._build(a, b, None) if all(self._ok[a:b]) else None)
+        if all(self._ok[a:b]):
+            quotes, bars = self._build(a, b, None)
+            out.append((quotes + bars, {q.instrument_id: q for q in quotes}, self._rows[a][0]))
+        else:
+            out.append(None)
     return out
 
 
@@ -634,13 +638,17 @@ def step(
     ts_init: int | None = None,   # ts_init of the events, ns; None: the bar's close time
 ) -> list:                        # the next close time's Quotes then Bars; [] when exhausted
     "Advance to the next close time and return its events."
-    k = self._step
+    k, built = self._step, self._built
+    if ts_init is None and built is not None and k < len(built) and (b := built[k]) is not None:
+        self._step = k + 1                  # built at load: the events (a copy), their quotes, the close time
+        self._last.update(b[1])
+        self._now = b[2]
+        return b[0].copy()
     if k >= len(self._starts) - 1:
         return []
     a = self._starts[k]
     self._step = k + 1
-    built = self._built[k] if ts_init is None and self._built is not None else None
-    quotes, bars = built if built is not None else self._build(a, self._starts[k + 1], ts_init)
+    quotes, bars = self._build(a, self._starts[k + 1], ts_init)
     last = self._last
     for q in quotes:
         last[q.instrument_id] = q

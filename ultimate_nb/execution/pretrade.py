@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from fastcore.basics import patch
 
-from ..core.config import RiskSettings
+from ..core.config import EDITS, RiskSettings
 from ..core.events import Bar, Instrument, Order, OrderType, StrEnum
 from ..core.resilience import TokenBucket
 from ..core.store import Journal
@@ -333,6 +333,7 @@ class TradingControls:
         self.day_start_equity: float | None = None
         self._day_pending: tuple | None = None             # (day, equity, ns) opened but not journaled yet
         self._offset_span: tuple | None = None             # `trading_day_number`'s cached offset window
+        self._limits: tuple = (None, -1)                   # `on_mark`'s reads of `settings` (see `_read_limits`)
 
     def recover(self) -> int:
         "Restore the state and the day's opening equity from the journal; return the records read."
@@ -443,6 +444,16 @@ def trading_day_number(self: TradingControls, ts_ns: int) -> int:
     return k
 
 
+@patch
+def _read_limits(self: TradingControls) -> tuple:
+    """Read what `on_mark` needs from `settings` (a pydantic read costs about three plain ones) and keep it with
+    the settings object and `EDITS`: a new settings object or any in-place change makes the next mark read again."""
+    s = self.settings
+    self._limits = (s, EDITS[0], s.market_hours.timezone, s.daily_loss_reducing, s.max_gross_notional,
+                    s.daily_loss_halt)
+    return self._limits
+
+
 def _iso_day(k: int) -> str:
     "Return the ISO date of day number `k` (days since 1970-01-01)."
     return date.fromordinal(_EPOCH_ORDINAL + k).isoformat()
@@ -478,9 +489,12 @@ def on_mark(
     "Apply the daily-loss and credit rules to the book now; return the switch they made, if any."
     if not (math.isfinite(equity) and math.isfinite(gross)):
         return None
-    now, s = self.clock.timestamp_ns(), self.settings
+    now, s, lim = self.clock.timestamp_ns(), self.settings, self._limits
+    if lim[0] is not s or lim[1] != EDITS[0]:
+        lim = self._read_limits()
+    _, _, tz, reducing, max_gross, halt = lim
     c = self._offset_span                       # `trading_day_number`'s common case, inlined
-    if c is not None and c[1] <= now < c[2] and c[0] == s.market_hours.timezone:
+    if c is not None and c[1] <= now < c[2] and c[0] == tz:
         k = (now // 1_000_000_000 + c[3]) // 86_400
     else:
         k = self.trading_day_number(now)
@@ -490,7 +504,7 @@ def on_mark(
     elif self._day_pending is not None:
         self._journal_day()
     loss = self.day_start_equity - equity
-    if loss < s.daily_loss_reducing and gross <= s.max_gross_notional and loss < s.daily_loss_halt:
+    if loss < reducing and gross <= max_gross and loss < halt:
         return None                              # the common case: no rule fires
     if loss >= s.daily_loss_halt and self.state is not TradingState.HALTED:
         return self.set_state(TradingState.HALTED, f"day's loss {fmt_amount(loss)} >= daily_loss_halt "

@@ -107,7 +107,7 @@ class AlgoDesk:
         self.tca_max_kept = int(getattr(self.settings, "tca_max_kept", TCA_MAX_KEPT))
         self.tca_max_tape = int(getattr(self.settings, "tca_max_tape", TCA_MAX_TAPE))
         self.tapes: dict[str, ParentTape] = {}          # working and kept finished parents, oldest first
-        self._quote: dict[str, Quote] = {}               # last quote per instrument
+        self._quote: dict[str, Quote] = system.quotes    # the book's last quote per instrument
 
     @classmethod
     def from_settings(cls, system: Any, section: AlgoSettings) -> AlgoDesk | None:
@@ -136,6 +136,11 @@ class AlgoDesk:
         b = self.system.bus
         b.subscribe((Quote, Trade, Bar), self.on_market, name="algos.market")
         b.subscribe((OrderFilled, OrderCanceled, OrderDenied, OrderRejected, OrderExpired), self.on_order, name="algos.orders")
+        self._listen()
+
+    def _listen(self) -> None:
+        "Take market data only while a parent is working (the subscription keeps its turn on the bus)."
+        self.system.bus.set_active((Quote, Trade, Bar), self.on_market, bool(self.parents))
 
     def stop(self) -> None:
         "Unsubscribe (working parents stay journaled and resume at the next start)."
@@ -187,6 +192,7 @@ def create(
     sys_.journal.append(STREAM, "ParentCreated", {"parent_id": pid, "params": p.to_record(), "decision": dec}, now)
     self._n += 1
     self.parents[pid], self.created_ns[pid] = st, now
+    self._listen()
     self.tapes[pid] = ParentTape(st, now, dec, self.tca_max_tape)
     log.info("parent created id=%s algo=%s %s %d %s end_ns=%d", pid, p.algo.value, p.side.name, p.qty,
              instrument_id, p.end_ns)
@@ -244,8 +250,6 @@ def _working(self: AlgoDesk, parent_id: str) -> ParentState:
 @patch
 def on_market(self: AlgoDesk, ev: Any) -> None:
     "Feed a quote, print or bar to the parents of its instrument and carry out their decisions."
-    if type(ev) is Quote:
-        self._quote[ev.instrument_id] = ev
     if not self.parents:
         return
     for st in [s for s in self.parents.values() if s.p.instrument_id == ev.instrument_id]:
@@ -331,6 +335,7 @@ def _after(self: AlgoDesk, st: ParentState) -> dict[str, Any]:
             tape.finish(end)
             self._bound_tapes()
         del self.parents[st.parent_id]
+        self._listen()
         log.info("parent finished id=%s status=%s filled=%d/%d avg_price=%s", st.parent_id, st.status, st.filled,
                  st.p.qty, st.avg_price)
         self.finished[st.parent_id] = self._publish(st)

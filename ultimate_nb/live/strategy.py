@@ -35,7 +35,7 @@ from typing import Any, Iterable, Protocol
 import numpy as np
 from fastcore.basics import patch
 
-from ..core.config import StrategyBudget, StrategySettings, StrategySpec
+from ..core.config import EDITS, StrategyBudget, StrategySettings, StrategySpec
 from ..core.events import Bar, BookSnapshot, Order, OrderFilled, OrderSide, OrderState, Quote, Trade
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,8 @@ class MovingAverageCrossover(Strategy):
         self.strategy_id = strategy_id
         self.closes: dict[str, deque] = {}
         self.signals: dict[str, int] = {}
-        self._sums: dict[str, list] = {}   # instrument -> [fast sum, slow sum, fast, slow, appends since exact]
+        self._sums: dict[str, list] = {}   # instrument -> [fast sum, slow sum, fast, slow, appends since exact, closes]
+        self._p: tuple = (None, -1)        # what a bar reads of `settings` (see `_read_settings`)
 
     def signal(self, instrument_id: str) -> int:
         "Return +1, -1, or 0 (not enough bars, or averages equal)."
@@ -160,7 +161,7 @@ class MovingAverageCrossover(Strategy):
         "Recompute the window sums of `instrument_id` exactly (after a settings change, and every `slow` bars)."
         c, st = self.closes[instrument_id], self.settings
         w = list(c)
-        acc = self._sums[instrument_id] = [math.fsum(w[-st.fast:]), math.fsum(w), st.fast, st.slow, 0]
+        acc = self._sums[instrument_id] = [math.fsum(w[-st.fast:]), math.fsum(w), st.fast, st.slow, 0, c]
         return acc
 
     @property
@@ -168,36 +169,56 @@ class MovingAverageCrossover(Strategy):
         "The slow window: bars needed before the first signal."
         return self.settings.slow
 
+    def _read_settings(self) -> tuple:
+        """Return (settings, EDITS, fast, slow, enabled, order_qty), kept until `settings` is replaced or any
+        settings section changes in place (`EDITS`): a pydantic read costs about three plain ones."""
+        st = self.settings
+        self._p = (st, EDITS[0], st.fast, st.slow, st.enabled, st.order_qty)
+        return self._p
+
     def on_history(self, bar: Bar) -> None:
         "Update the averages and the signal with `bar`, without trading."
         self._update(bar)
 
     def _update(self, bar: Bar) -> int:
         "Add `bar`'s close to the windows; store and return the new signal."
-        iid, x, st = bar.instrument_id, bar.close, self.settings
-        fast, slow = st.fast, st.slow
-        c = self.closes.get(iid)
-        if c is None or c.maxlen != slow:
-            c = self.closes[iid] = deque(c or (), maxlen=slow)
-            self._sums.pop(iid, None)
+        iid, x, p = bar.instrument_id, bar.close, self._p
+        if p[0] is not self.settings or p[1] != EDITS[0]:
+            p = self._read_settings()
+        fast, slow = p[2], p[3]
         acc = self._sums.get(iid)
-        if acc is None or acc[2] != fast or acc[3] != slow or acc[4] >= slow:
+        if acc is None or acc[2] != fast or acc[3] != slow or acc[4] >= slow or acc[5] is not self.closes.get(iid):
+            c = self.closes.get(iid)
+            if c is None or c.maxlen != slow:
+                c = self.closes[iid] = deque(c or (), maxlen=slow)
             c.append(x)
             acc = self._resum(iid)
         else:                                   # O(1): add the new close, drop the ones leaving each window
+            c = acc[5]
             n = len(c)
-            acc[0] += x - (c[n - fast] if n >= fast else 0.0)
-            acc[1] += x - (c[0] if n == slow else 0.0)
+            if n == slow:
+                acc[0] += x - c[n - fast]
+                acc[1] += x - c[0]
+            else:
+                acc[0] += x - (c[n - fast] if n >= fast else 0.0)
+                acc[1] += x
             acc[4] += 1
             c.append(x)
-        sig = self.signals[iid] = _sign(c, acc, fast, slow) if len(c) >= slow else 0
+        if len(c) < slow:
+            self.signals[iid] = 0
+            return 0
+        f, s = acc[0] / fast, acc[1] / slow       # `_sign`, inlined
+        d = f - s
+        if abs(d) <= _TIE * (abs(f) + abs(s)):   # a near tie: decide it as the batch means do
+            d = _batch_gap(c, fast)
+        sig = self.signals[iid] = (d > 0) - (d < 0)
         return sig
 
     def on_bar(self, bar: Bar) -> None:
         "Update the averages with `bar` and trade toward the new target."
         sig = self._update(bar)
-        if sig != 0 and self.settings.enabled:
-            self.target(bar.instrument_id, sig * self.settings.order_qty, bar.ts_event)
+        if sig != 0 and (p := self._p)[4]:       # the settings `_update` just read
+            self.target(bar.instrument_id, sig * p[5], bar.ts_event)
 
 
 def _sign(c: deque, acc: list, fast: int, slow: int) -> int:
@@ -205,9 +226,14 @@ def _sign(c: deque, acc: list, fast: int, slow: int) -> int:
     f, s = acc[0] / fast, acc[1] / slow
     d = f - s
     if abs(d) <= _TIE * (abs(f) + abs(s)):     # a near tie: decide it as the batch means do
-        arr = np.fromiter(c, float, len(c))
-        d = float(arr[-fast:].mean() - arr.mean())
+        d = _batch_gap(c, fast)
     return (d > 0) - (d < 0)
+
+
+def _batch_gap(c: deque, fast: int) -> float:
+    "Return fast mean - slow mean of the closes `c` as numpy's batch means give it."
+    arr = np.fromiter(c, float, len(c))
+    return float(arr[-fast:].mean() - arr.mean())
 
 # %% ../../nbs/90_live/01_strategy.ipynb #a1b2c302
 def load_strategy(

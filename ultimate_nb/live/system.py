@@ -45,7 +45,7 @@ from ultimate_nb.core.events import (
     Bar, BookSnapshot, Instrument, Order, OrderAccepted, OrderCanceled, OrderDenied, OrderExpired, OrderFilled,
     OrderRejected, OrderState, OrderStatus, OrderSubmitted, Quote, Trade, from_record, trusted,
 )
-from ..core.metrics import Health, Metrics
+from ..core.metrics import PENDING_MAX, Health, Metrics
 from ..core.store import MemoryJournal, SnapshotStore, book_url, open_journal
 from ..data.book import BookFeed, book_from_spec, is_book_spec
 from ..data.historical import Replay, replay_from_spec
@@ -122,6 +122,7 @@ class TradingSystem(OrderPath):
                 s.explainer = self.explainer
         self.metrics.set_strategies(s.strategy_id for s in self.strategies)   # the bounded `strategy` label
         self.marks: dict[str, float] = {}
+        self.quotes: dict[str, Quote] = {}            # the last quote published per instrument (desks read it)
         self._marks_ts = 0
         self._strategy_latency = self.metrics._stage("strategy")     # hot-path histograms (plain counts)
         self._order_latency, self._pretrade_latency = self.metrics._stage("order"), self.metrics._stage("pretrade")
@@ -491,7 +492,9 @@ def _dispatch(self: TradingSystem, s: Strategy, name: str):
 
 @patch
 def _on_quote(self: TradingSystem, q: Quote) -> None:
-    self.marks[q.instrument_id] = 0.5 * (q.bid + q.ask)   # `q.mid`, inlined
+    iid = q.instrument_id
+    self.marks[iid] = 0.5 * (q.bid + q.ask)   # `q.mid`, inlined
+    self.quotes[iid] = q
     self.broker.on_quote(q)
 
 
@@ -501,7 +504,7 @@ def _on_bar(self: TradingSystem, bar: Bar) -> None:
         self._journal_marks(bar.ts_event)
     if self._features and (f := self._features.get(bar.instrument_id)) is not None:
         f.update(bar)                                # before the strategies: ctx.features sees this bar
-    observe, clock, err = self._strategy_latency.observe, time.perf_counter_ns, None
+    lat, clock, err = self._strategy_latency.pending, time.perf_counter_ns, None
     for s in self.strategies:
         if not s.symbols or bar.instrument_id in s.symbols:   # `s.wants`, inlined
             t0 = clock()
@@ -514,7 +517,9 @@ def _on_bar(self: TradingSystem, bar: Bar) -> None:
                 self._on_handler_error(f"strategy.{s.strategy_id}.on_bar", bar, e)
                 log.exception("strategy failed strategy=%s bar=%s", s.strategy_id, bar.ts_event)
             finally:
-                observe((clock() - t0) * 1e-9)
+                lat.append((clock() - t0) * 1e-9)   # `observe` without its call: binned at scrape or below
+    if len(lat) >= PENDING_MAX:
+        self._strategy_latency.bin()
     try:                                             # the book's own marking: counted apart from the strategies
         self.risk.on_bar(bar)                        # the fat-finger check's volume average
         eq, gross = self._equity_and_gross()         # after this bar's orders
