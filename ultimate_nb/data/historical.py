@@ -655,6 +655,21 @@ def step(
     self._now = self._rows[a][0]
     return quotes + bars
 
+
+@patch
+def _advance(self: Replay) -> tuple[int, list] | None:
+    "`step()` for the book's loop: (close time, events) with the events list shared (read it, never change it); None at the end."
+    k, built = self._step, self._built
+    if built is not None and k < len(built) and (b := built[k]) is not None:
+        self._step = k + 1
+        self._last.update(b[1])
+        self._now = b[2]
+        return b[2], b[0]
+    if k >= len(self._starts) - 1:
+        return None
+    events = self.step()                    # may be [] when every row of the step failed validation
+    return self._now, events
+
 # %% ../../nbs/50_data/02_historical.ipynb #c5b5e969
 @patch
 async def run(

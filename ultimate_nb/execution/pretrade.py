@@ -422,9 +422,9 @@ def _zone_table(tz: str) -> tuple[list[int], list[int]] | None:
 def trading_day_number(self: TradingControls, ts_ns: int) -> int:
     "Return the local date of `ts_ns` in the session's time zone as days since 1970-01-01."
     tz = self.settings.market_hours.timezone
-    c = self._offset_span                       # (zone, from ns, to ns, UTC offset s): between two transitions
+    c = self._offset_span                       # (zone, from ns, to ns, UTC offset ns): between two transitions
     if c is not None and c[1] <= ts_ns < c[2] and c[0] == tz:
-        return (ts_ns // 1_000_000_000 + c[3]) // 86_400
+        return (ts_ns + c[3]) // _DAY_NS        # = ((ts_ns // 10**9) + offset s) // 86,400: the offset is whole seconds
     c = getattr(self, "_day_span", None)        # (zone, first ns, end ns, day number): outside the table
     if c is not None and c[1] <= ts_ns < c[2] and c[0] == tz:
         return c[3]
@@ -432,7 +432,7 @@ def trading_day_number(self: TradingControls, ts_ns: int) -> int:
     i = bisect_right(table[0], s) if table is not None else 0
     if 0 < i < len(table[0]):                   # one offset until the next transition: days by arithmetic
         off = table[1][i - 1]
-        self._offset_span = (tz, table[0][i - 1] * 1_000_000_000, table[0][i] * 1_000_000_000, off)
+        self._offset_span = (tz, table[0][i - 1] * 1_000_000_000, table[0][i] * 1_000_000_000, off * 1_000_000_000)
         return (s + off) // 86_400
     t = datetime.fromtimestamp(ts_ns / 1e9, ZoneInfo(tz))      # outside the table: one conversion
     k = t.toordinal() - _EPOCH_ORDINAL
@@ -495,7 +495,7 @@ def on_mark(
     _, _, tz, reducing, max_gross, halt = lim
     c = self._offset_span                       # `trading_day_number`'s common case, inlined
     if c is not None and c[1] <= now < c[2] and c[0] == tz:
-        k = (now // 1_000_000_000 + c[3]) // 86_400
+        k = (now + c[3]) // _DAY_NS
     else:
         k = self.trading_day_number(now)
     if k != self._day_k:

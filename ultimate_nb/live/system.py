@@ -687,12 +687,15 @@ def run_simulated(self: TradingSystem, n_steps: int) -> int:
         raise TypeError(f"clock must be a SimClock for run_simulated, was {type(self.clock).__name__}")
     n, feed, clock, publish, batch = 0, self.feed, self.clock, self.bus.publish, self.journal.batch
     replay, commits = self.replay is not None, not isinstance(self.journal, MemoryJournal)
+    advance = feed._advance if replay else None      # a replay's step without the copy: (close time, events)
     with _loop_gc():
         for _ in range(n_steps):
-            events = feed.step()
-            if not events and replay:
-                break                               # the replay is exhausted
-            now = feed.now_ns
+            if advance is not None:
+                if (step := advance()) is None:
+                    break                           # the replay is exhausted
+                now, events = step
+            else:
+                events, now = feed.step(), feed.now_ns
             if now > clock.timestamp_ns():
                 clock.set_time(now)
             if commits:
