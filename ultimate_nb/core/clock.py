@@ -208,6 +208,17 @@ class SimClock(Clock):
     # -- MOVING TIME: set_time is the primitive; a callback may not move the clock itself,
     # since the outer move would then land behind it --
 
+    def advance_to(
+        self,
+        ns: int,   # ns since epoch
+    ) -> None:
+        "`set_time(ns)` when `ns` is later than now (a replay's step); nothing when it is not."
+        heap = self._timers
+        if type(ns) is int and ns > self._now and not self._moving and (not heap or heap[0][0] > ns):
+            self._now = ns                  # no timer due on the way (a replay's common step)
+        elif ns > self._now:
+            self.set_time(ns)
+
     def set_time(
         self,
         ns: int,   # new time, ns since epoch, >= the current time

@@ -37,6 +37,7 @@ import importlib.util
 import logging
 import math
 import warnings
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -555,17 +556,21 @@ def _merge(self: Replay, frames: Mapping[str, pd.DataFrame], start: pd.Timestamp
               & (h >= np.maximum(np.maximum(o, c), l)) & (l <= np.minimum(o, c)) & (ts >= 0) & (iv > 0)
               & pos(bid) & pos(ask) & (bid <= ask))
     self._ok = ok.tolist()                  # rows that pass every check of Bar and Quote
+    self._qsteps: dict[str, list[int]] = {}   # symbol -> steps built at load that quote it
     self._built = self._build_all() if len(ts) <= PREBUILD_MAX_ROWS else None
 
 
 @patch
 def _build_all(self: Replay) -> list[tuple[list, list] | None]:
-    "Return per step its (quotes, bars), built once; None for a step holding a row that fails validation."
-    out = []
-    for a, b in zip(self._starts, self._starts[1:]):
+    """Return per step its (events, quotes by symbol, close time), built once; None for a step holding a row that
+    fails validation. Notes in `_qsteps` the steps where each symbol has a quote (`last_quote` looks there)."""
+    out, self._qsteps = [], {s: [] for s in self.symbols}
+    for k, (a, b) in enumerate(zip(self._starts, self._starts[1:])):
         if all(self._ok[a:b]):
             quotes, bars = self._build(a, b, None)
             out.append((quotes + bars, {q.instrument_id: q for q in quotes}, self._rows[a][0]))
+            for q in quotes:
+                self._qsteps[q.instrument_id].append(k)
         else:
             out.append(None)
     return out
@@ -600,7 +605,7 @@ def reset(self: Replay) -> None:
     "Rewind to before the first bar (clears last quotes, keeps the `dropped` counts)."
     self._step = 0
     self._now = self.start_ns
-    self._last: dict[str, Quote] = {}
+    self._last: dict[str, tuple[Quote, int]] = {}   # symbol -> (quote, step) of the steps built on demand
 
 
 @patch(as_prop=True)
@@ -626,10 +631,13 @@ def last_quote(self: Replay, symbol: str) -> Quote:
     "Return the latest modelled quote of `symbol`."
     if symbol not in self.instruments:
         raise KeyError(f"symbol {symbol!r} is not replayed; symbols are {self.symbols}")
-    try:
-        return self._last[symbol]
-    except KeyError:
-        raise KeyError(f"no quote yet for {symbol!r}: the replay has not reached its first bar") from None
+    made = self._last.get(symbol)                     # from a step built on demand (a ts_init, a dropped row)
+    steps = self._qsteps.get(symbol)
+    if steps and (i := bisect_right(steps, self._step - 1) - 1) >= 0 and (made is None or steps[i] > made[1]):
+        return self._built[steps[i]][1][symbol]      # the latest step built at load that quotes it
+    if made is not None:
+        return made[0]
+    raise KeyError(f"no quote yet for {symbol!r}: the replay has not reached its first bar")
 
 # %% ../../nbs/50_data/02_historical.ipynb #9bffa865
 @patch
@@ -640,8 +648,7 @@ def step(
     "Advance to the next close time and return its events."
     k, built = self._step, self._built
     if ts_init is None and built is not None and k < len(built) and (b := built[k]) is not None:
-        self._step = k + 1                  # built at load: the events (a copy), their quotes, the close time
-        self._last.update(b[1])
+        self._step = k + 1                  # built at load: the events (a copy) and the close time
         self._now = b[2]
         return b[0].copy()
     if k >= len(self._starts) - 1:
@@ -651,7 +658,7 @@ def step(
     quotes, bars = self._build(a, self._starts[k + 1], ts_init)
     last = self._last
     for q in quotes:
-        last[q.instrument_id] = q
+        last[q.instrument_id] = (q, k)
     self._now = self._rows[a][0]
     return quotes + bars
 
@@ -662,7 +669,6 @@ def _advance(self: Replay) -> tuple[int, list] | None:
     k, built = self._step, self._built
     if built is not None and k < len(built) and (b := built[k]) is not None:
         self._step = k + 1
-        self._last.update(b[1])
         self._now = b[2]
         return b[2], b[0]
     if k >= len(self._starts) - 1:

@@ -108,13 +108,15 @@ def gross_notional(self: OrderPath, strategy_id: str | None = None) -> tuple[flo
 
 @patch
 def _equity_and_gross(self: OrderPath) -> tuple[float, float]:
-    "Return (`_equity_now()`, `_book_gross()`) in one pass over the positions."
-    marks, insts, mv, book = self.marks, self.instruments, 0.0, 0.0
-    for p in self.oms.account.positions:
-        px = marks.get(p.instrument_id, p.avg_price)
-        mv += p.qty * px * p.multiplier
-        book += abs(p.qty) * px * insts[p.instrument_id].multiplier
-    return self.oms.account.cash + mv, (self._add_working(book) if self.oms._open else book)
+    """Return (`_equity_now()`, `_book_gross()`) in one pass over the positions (a position keeps its instrument's
+    multiplier: the OMS sets it from the instrument when the position opens)."""
+    marks, mv, book = self.marks, 0.0, 0.0
+    oms = self.oms
+    for p in oms.account.positions:
+        v = p.qty * marks.get(p.instrument_id, p.avg_price) * p.multiplier
+        mv += v
+        book += abs(v)
+    return oms.account.cash + mv, (self._add_working(book) if oms._open else book)
 
 
 @patch

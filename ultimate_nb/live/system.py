@@ -696,8 +696,7 @@ def run_simulated(self: TradingSystem, n_steps: int) -> int:
                 now, events = step
             else:
                 events, now = feed.step(), feed.now_ns
-            if now > clock.timestamp_ns():
-                clock.set_time(now)
+            clock.advance_to(now)
             if commits:
                 with batch():                       # one commit per step: the journal entries it caused
                     for ev in events:
