@@ -127,6 +127,7 @@ class PreTradeRisk:
         self._settings = settings
         self._bucket = self._make_bucket(settings)
         self._zone = ZoneInfo(settings.market_hours.timezone)
+        self._edits = EDITS[0]                     # settings edits the throttle and the zone follow (`_sync`)
         self._volumes: dict[str, deque] = {}       # instrument -> volumes of its last bars
         self._recent: dict[tuple, int] = {}        # duplicate key -> ts_ns of the last order that passed
 
@@ -139,10 +140,17 @@ class PreTradeRisk:
 
     @settings.setter
     def settings(self, s: RiskSettings) -> None:
-        if s.max_orders_per_second != self._settings.max_orders_per_second:
-            self._bucket = self._make_bucket(s)
-        self._zone = ZoneInfo(s.market_hours.timezone)
         self._settings = s
+        self._sync()
+
+    def _sync(self) -> None:
+        "Rebuild the throttle and the session's zone where the settings (replaced, or edited in place) moved them."
+        s = self._settings
+        if self._bucket.rate != float(s.max_orders_per_second):
+            self._bucket = self._make_bucket(s)
+        if self._zone.key != s.market_hours.timezone:
+            self._zone = ZoneInfo(s.market_hours.timezone)
+        self._edits = EDITS[0]
 
     def on_bar(self, bar: Bar) -> None:
         "Remember the bar's volume for the fat-finger average of its instrument."
@@ -163,6 +171,8 @@ class PreTradeRisk:
 @patch
 def in_session(self: PreTradeRisk, ts_ns: int | None = None) -> bool:
     "Return whether `ts_ns` (default: now) is inside the trading session; True when hours are off."
+    if self._edits != EDITS[0]:
+        self._sync()
     mh = self._settings.market_hours
     if not mh.enabled:
         return True
@@ -302,6 +312,8 @@ def check(
     strategy_gross: float = 0.0,  # the same for the order's strategy
 ) -> Denial | None:
     "Return why `order` must be denied, or None if it passes every check."
+    if self._edits != EDITS[0]:                  # a settings field changed in place: throttle and zone follow
+        self._sync()
     inst = self.instruments.get(order.instrument_id)
     d = self._gate(order, inst, state)
     if d is None:
