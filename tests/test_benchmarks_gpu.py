@@ -14,6 +14,7 @@ import math
 import pytest
 
 from conftest import load_benchmark
+from ultimate_nb.core.device import has_cuda
 
 pytest.importorskip("torch")
 
@@ -82,10 +83,8 @@ def test_gpu_benchmark_gpu_side_on_the_torch_paths(cpu_as_cuda, monkeypatch):
 
 
 @pytest.mark.gpu
+@pytest.mark.skipif(not has_cuda(), reason="needs a CUDA device")
 def test_gpu_benchmark_quick_on_cuda(tmp_path):
-    from ultimate_nb.core.device import has_cuda
-    if not has_cuda():
-        pytest.skip("needs a CUDA device")
     bench = load_benchmark("gpu")
     out = tmp_path / "gpu.json"
     assert bench.main(["--quick", "--out", str(out)]) == 0

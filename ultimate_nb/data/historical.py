@@ -646,21 +646,10 @@ def step(
     ts_init: int | None = None,   # ts_init of the events, ns; None: the bar's close time
 ) -> list:                        # the next close time's Quotes then Bars; [] when exhausted
     "Advance to the next close time and return its events."
-    k, built = self._step, self._built
-    if ts_init is None and built is not None and k < len(built) and (b := built[k]) is not None:
-        self._step = k + 1                  # built at load: the events (a copy) and the close time
-        self._now = b[2]
-        return b[0].copy()
-    if k >= len(self._starts) - 1:
-        return []
-    a = self._starts[k]
-    self._step = k + 1
-    quotes, bars = self._build(a, self._starts[k + 1], ts_init)
-    last = self._last
-    for q in quotes:
-        last[q.instrument_id] = (q, k)
-    self._now = self._rows[a][0]
-    return quotes + bars
+    if ts_init is None:
+        nxt = self._advance()
+        return [] if nxt is None else nxt[1].copy()   # a copy: a step built at load is shared
+    return [] if self.exhausted else self._build_step(ts_init)
 
 
 @patch
@@ -668,13 +657,26 @@ def _advance(self: Replay) -> tuple[int, list] | None:
     "`step()` for the book's loop: (close time, events) with the events list shared (read it, never change it); None at the end."
     k, built = self._step, self._built
     if built is not None and k < len(built) and (b := built[k]) is not None:
-        self._step = k + 1
+        self._step = k + 1                  # built at load
         self._now = b[2]
         return b[2], b[0]
     if k >= len(self._starts) - 1:
         return None
-    events = self.step()                    # may be [] when every row of the step failed validation
+    events = self._build_step(None)         # may be [] when every row of the step failed validation
     return self._now, events
+
+
+@patch
+def _build_step(self: Replay, ts_init: int | None) -> list:
+    "Build the next step's events now (stamped `ts_init`, or holding a row that failed validation) and advance."
+    k = self._step
+    a = self._starts[k]
+    self._step = k + 1
+    quotes, bars = self._build(a, self._starts[k + 1], ts_init)
+    for q in quotes:
+        self._last[q.instrument_id] = (q, k)
+    self._now = self._rows[a][0]
+    return quotes + bars
 
 # %% ../../nbs/50_data/02_historical.ipynb #c5b5e969
 @patch

@@ -458,7 +458,7 @@ def trading_day_number(self: TradingControls, ts_ns: int) -> int:
 
 @patch
 def _read_limits(self: TradingControls) -> tuple:
-    """Read what `on_mark` needs from `settings` (a pydantic read costs about three plain ones) and keep it with
+    """Read what `on_mark` needs from `settings` (a pydantic field read is slower than a plain one) and keep it with
     the settings object and `EDITS`: a new settings object or any in-place change makes the next mark read again."""
     s = self.settings
     self._limits = (s, EDITS[0], s.market_hours.timezone, s.daily_loss_reducing, s.max_gross_notional,

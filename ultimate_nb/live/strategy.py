@@ -171,7 +171,7 @@ class MovingAverageCrossover(Strategy):
 
     def _read_settings(self) -> tuple:
         """Return (settings, EDITS, fast, slow, enabled, order_qty), kept until `settings` is replaced or any
-        settings section changes in place (`EDITS`): a pydantic read costs about three plain ones."""
+        settings section changes in place (`EDITS`): a pydantic field read is slower than a plain one."""
         st = self.settings
         self._p = (st, EDITS[0], st.fast, st.slow, st.enabled, st.order_qty)
         return self._p
